@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+/**
+ * bambucam command line: run | demo | simulate.
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { App } from './app';
+import { buildConfig, ConfigError, type LoadedConfig, loadConfigFile, quickConfig } from './config/load';
+import { rootLogger, setLogLevel } from './log';
+import { DEMO_PRINTERS, type SimulatedPrinter, startFleet, stopFleet } from './simulator/fleet';
+
+const USAGE = `bambucam — one camera connection per BambuLab printer, served to everyone
+
+Usage:
+  bambucam [run] [--config FILE]     run the gateway (config also from BAMBUCAM_CONFIG or ./bambucam.yaml)
+  bambucam run --printer-ip IP --access-code CODE [--serial SERIAL]
+                                     one printer without a file (or env PRINTER_IP, ACCESS_CODE, SERIAL)
+  bambucam demo [--port N]           simulated printers on loopback and the gateway in front of them
+  bambucam simulate                  only the simulated printers, for trying other clients
+
+With no configuration at all, bambucam runs the demo.
+Options:
+  --config FILE   YAML configuration (see config/bambucam.example.yaml)
+  --port N        HTTP port (default 8090; also BAMBUCAM_HTTP_PORT)
+  -h, --help      this text
+`;
+
+const log = rootLogger.child('bambucam');
+
+function onShutdown(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info(`${signal}: stopping`);
+    stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error(`stop failed: ${err.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => handler('SIGINT'));
+  process.once('SIGTERM', () => handler('SIGTERM'));
+}
+
+async function runGateway(loaded: LoadedConfig, extraStop?: () => Promise<void>): Promise<App> {
+  for (const problem of loaded.problems) log.error(`config: ${problem} — this printer is skipped`);
+  if (loaded.config.printers.length === 0) {
+    throw new ConfigError('no usable printer in the configuration; add one under printers: (see README)');
+  }
+  setLogLevel(loaded.config.log.level);
+  const app = new App({ config: loaded.config });
+  await app.start();
+  onShutdown(async () => {
+    await app.stop();
+    await extraStop?.();
+  });
+  return app;
+}
+
+function parsePort(port: string | undefined): number | undefined {
+  if (port === undefined) return undefined;
+  const n = Number(port);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError('--port: must be an integer from 0 to 65535');
+  return n;
+}
+
+/** --port overrides the file and the environment. */
+function applyPort(loaded: LoadedConfig, port: string | undefined): LoadedConfig {
+  const n = parsePort(port);
+  if (n !== undefined) loaded.config.http.port = n;
+  return loaded;
+}
+
+async function demo(port: string | undefined): Promise<void> {
+  const fleet: SimulatedPrinter[] = await startFleet(DEMO_PRINTERS);
+  let app: App;
+  try {
+    const loaded = applyPort(buildConfig({ printers: fleet.map((p) => p.configEntry()) }), port);
+    app = await runGateway(loaded, () => stopFleet(fleet));
+  } catch (err) {
+    await stopFleet(fleet);
+    throw err;
+  }
+  const base = `http://localhost:${app.httpPort}`;
+  const lines = [
+    '',
+    'bambucam demo: simulated printers on loopback, the gateway in front of them.',
+    `  web page:  ${base}/`,
+    ...fleet.map((p) => `  ${p.spec.name.padEnd(11)} ${base}/printers/${p.spec.id}/stream.mjpeg  (snapshot: ${base}/printers/${p.spec.id}/snapshot.jpg)`),
+    `  status:    ${base}/api/printers`,
+    'Press Ctrl+C to stop. To use real printers, see README (bambucam run --config bambucam.yaml).',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function simulate(): Promise<void> {
+  const fleet = await startFleet(DEMO_PRINTERS);
+  onShutdown(() => stopFleet(fleet));
+  const lines = ['Simulated printers on 127.0.0.1 (access codes are the simulator\'s own):'];
+  for (const p of fleet) {
+    lines.push(
+      `  ${p.spec.name}: chamber camera 127.0.0.1:${p.camera.port}  serial ${p.spec.serial}  access code ${p.spec.accessCode}`,
+    );
+  }
+  lines.push('Press Ctrl+C to stop.');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      'printer-ip': { type: 'string' },
+      'access-code': { type: 'string' },
+      serial: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0] ?? 'run';
+  if (values.help || command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const env = process.env;
+  switch (command) {
+    case 'demo':
+      return demo(values.port);
+    case 'simulate':
+      return simulate();
+    case 'run': {
+      const file = values.config ?? env.BAMBUCAM_CONFIG;
+      const ip = values['printer-ip'] ?? env.PRINTER_IP;
+      const code = values['access-code'] ?? env.ACCESS_CODE;
+      const serial = values.serial ?? env.SERIAL;
+      if (file) {
+        await runGateway(applyPort(loadConfigFile(file, env), values.port));
+      } else if (ip || code) {
+        if (!ip || !code) throw new ConfigError('quick mode needs both --printer-ip and --access-code (or PRINTER_IP and ACCESS_CODE)');
+        await runGateway(applyPort(quickConfig({ ip, accessCode: code, serial }, env), values.port));
+      } else if (existsSync('bambucam.yaml')) {
+        await runGateway(applyPort(loadConfigFile('bambucam.yaml', env), values.port));
+      } else {
+        log.info('no configuration found (no --config, BAMBUCAM_CONFIG, PRINTER_IP or ./bambucam.yaml): running the demo');
+        await demo(values.port);
+      }
+      return;
+    }
+    default:
+      throw new ConfigError(`unknown command "${command}"; try bambucam --help`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  if (err instanceof ConfigError) log.error(`configuration error:\n${err.message}`);
+  else log.error(err.message);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,63 @@
+/** convict formats with messages that say the rule in plain words. */
+import { isIP } from 'node:net';
+import { modelByName } from '../protocol/models';
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+export function isHost(value: unknown): boolean {
+  return typeof value === 'string' && (isIP(value) !== 0 || HOSTNAME.test(value));
+}
+
+export const formats = {
+  host(value: unknown): void {
+    if (!isHost(value)) fail('must be a host name or IP address');
+  },
+  printerId(value: unknown): void {
+    if (value === null) return;
+    if (typeof value !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(value)) {
+      fail('must be 1-63 letters, digits, "-" or "_", starting with a letter or digit (it is used in URLs)');
+    }
+  },
+  accessCode(value: unknown): void {
+    if (typeof value !== 'string' || value.length === 0) fail('is required: the LAN access code from the printer screen');
+    if (value.length > 32 || !/^[\x21-\x7e]+$/.test(value)) fail('must be up to 32 printable characters without spaces');
+  },
+  optionalCode(value: unknown): void {
+    if (value === null) return;
+    formats.accessCode(value);
+  },
+  model(value: unknown): void {
+    if (value === 'auto') return;
+    if (typeof value !== 'string' || !modelByName(value)) {
+      fail('must be "auto" or a BambuLab model such as P1S, P1P, A1, A1 mini, X1C, X1E, P2S, H2D');
+    }
+  },
+  fingerprint(value: unknown): void {
+    if (value === null) return;
+    if (typeof value !== 'string' || value.replace(/:/g, '').length !== 64 || !/^[0-9a-f:]+$/i.test(value)) {
+      fail('must be a SHA-256 fingerprint: 64 hex digits, colons allowed');
+    }
+  },
+  nullableString(value: unknown): void {
+    if (value !== null && (typeof value !== 'string' || value.length === 0)) fail('must be a non-empty string or null');
+  },
+  nativeOutput(value: unknown): void {
+    if (value === false) return;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      fail('must be false (disabled) or { port: <1-65535>, host: <address, optional> }');
+    }
+    const v = value as Record<string, unknown>;
+    for (const key of Object.keys(v)) if (key !== 'port' && key !== 'host') fail(`unknown key "${key}" (allowed: port, host)`);
+    if (!Number.isInteger(v.port) || (v.port as number) < 1 || (v.port as number) > 65535) {
+      fail('port must be an integer from 1 to 65535');
+    }
+    if (v.host !== undefined && !isHost(v.host)) fail('host must be a host name or IP address');
+  },
+  array(value: unknown): void {
+    if (!Array.isArray(value)) fail('must be a list');
+  },
+};

@@ -1,0 +1,187 @@
+/**
+ * Reading and validating configuration: YAML file, quick single-printer mode, environment.
+ * Errors name the key and the rule; a bad printer entry is reported and skipped.
+ */
+import { readFileSync } from 'node:fs';
+import convict from 'convict';
+import YAML from 'yaml';
+import { registerSecret } from '../log';
+import { type CameraKind, modelByName } from '../protocol/models';
+import { gatewaySchema, printerSchema } from './schema';
+
+export interface NativeOutputConfig {
+  port: number;
+  host: string | null;
+}
+
+export interface PrinterConfig {
+  id: string;
+  name: string;
+  host: string;
+  accessCode: string;
+  serial: string | null;
+  /** Canonical model name (see protocol/models.ts) or 'auto'. */
+  model: string;
+  camera: 'auto' | CameraKind;
+  viewerCode: string | null;
+  ports: { chamber: number; rtsps: number; mqtt: number };
+  tls: { fingerprint: string | null; caFile: string | null };
+  native: { chamber: NativeOutputConfig | false; rtsps: NativeOutputConfig | false };
+}
+
+export interface GatewayConfig {
+  http: { port: number; host: string };
+  rtsp: { port: number };
+  log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  printers: PrinterConfig[];
+}
+
+export interface LoadedConfig {
+  config: GatewayConfig;
+  /** Printer entries that were skipped, each message naming the key and the rule. */
+  problems: string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parse YAML text; syntax errors say the file, line and column. */
+export function parseYaml(text: string, file = 'config'): unknown {
+  try {
+    return YAML.parse(text) ?? {};
+  } catch (err) {
+    if (err instanceof YAML.YAMLError && err.linePos) {
+      const { line, col } = err.linePos[0];
+      const first = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      throw new ConfigError(`${file}:${line}:${col}: YAML syntax error: ${first}`);
+    }
+    throw new ConfigError(`${file}: YAML syntax error: ${(err as Error).message}`);
+  }
+}
+
+function validated<T>(schema: object, value: unknown, env: Env, prefix: string): T {
+  const conf = convict(schema as convict.Schema<T>, { env, args: [] });
+  try {
+    conf.load(value as Partial<T>);
+    conf.validate({ allowed: 'strict' });
+  } catch (err) {
+    const lines = String((err as Error).message)
+      .split('\n')
+      .map((line) => line.replace(/^configuration param '([^']+)' not declared in the schema$/, "$1: unknown key (check the spelling)"))
+      .map((line) => prefix + line);
+    throw new ConfigError(lines.join('\n'));
+  }
+  return conf.getProperties();
+}
+
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
+
+function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<string>): PrinterConfig {
+  const p = raw as {
+    id: string | null;
+    name: string | null;
+    host: string;
+    access_code: string;
+    serial: string | null;
+    model: string;
+    camera: 'auto' | CameraKind;
+    viewer_code: string | null;
+    ports: { chamber: number; rtsps: number; mqtt: number };
+    tls: { fingerprint: string | null; ca_file: string | null };
+    native: { chamber: { port: number; host?: string } | false; rtsps: { port: number; host?: string } | false };
+  };
+  const key = `printers[${index}]`;
+  if (!p.host) throw new ConfigError(`${key}.host: is required: the printer's IP address or host name`);
+  registerSecret(p.access_code);
+  registerSecret(p.viewer_code);
+  let id = p.id ?? (slug(p.name ?? '') || (p.serial ? slug(p.serial) : '') || slug(p.host) || `printer-${index + 1}`);
+  if (p.id && taken.has(id)) throw new ConfigError(`${key}.id: "${id}" is used by another printer; ids must be unique`);
+  if (!p.id) {
+    const base = id;
+    for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
+  }
+  const native = (v: { port: number; host?: string } | false): NativeOutputConfig | false =>
+    v === false ? false : { port: v.port, host: v.host ?? null };
+  return {
+    id,
+    name: p.name ?? id,
+    host: p.host,
+    accessCode: p.access_code,
+    serial: p.serial,
+    model: p.model === 'auto' ? 'auto' : modelByName(p.model)!.name,
+    camera: p.camera,
+    viewerCode: p.viewer_code,
+    ports: { ...p.ports },
+    tls: { fingerprint: p.tls.fingerprint, caFile: p.tls.ca_file },
+    native: { chamber: native(p.native.chamber), rtsps: native(p.native.rtsps) },
+  };
+}
+
+/** Validate a parsed configuration object. Global errors throw; bad printers become `problems`. */
+export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError('configuration: must be a mapping of keys (http, rtsp, log, printers)');
+  }
+  const base = validated<{
+    http: GatewayConfig['http'];
+    rtsp: GatewayConfig['rtsp'];
+    log: GatewayConfig['log'];
+    printers: unknown[];
+  }>(gatewaySchema, raw, env, '');
+  const problems: string[] = [];
+  const printers: PrinterConfig[] = [];
+  const taken = new Set<string>();
+  base.printers.forEach((entry, i) => {
+    try {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+        throw new ConfigError(`printers[${i}]: must be a mapping with at least host and access_code`);
+      }
+      const printer = toPrinter(validated(printerSchema, entry, {}, `printers[${i}].`), i, taken);
+      taken.add(printer.id);
+      printers.push(printer);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(err.message);
+    }
+  });
+  return { config: { http: base.http, rtsp: base.rtsp, log: base.log, printers }, problems };
+}
+
+export function loadConfigFile(file: string, env: Env = process.env): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read the configuration file (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  const loaded = buildConfig(parseYaml(text, file), env);
+  loaded.problems = loaded.problems.map((p) => `${file}: ${p}`);
+  return loaded;
+}
+
+export interface QuickPrinter {
+  ip: string;
+  accessCode: string;
+  serial?: string | null;
+}
+
+/** Single-printer mode without a file (flags or PRINTER_IP / ACCESS_CODE / SERIAL). */
+export function quickConfig(q: QuickPrinter, env: Env = process.env): LoadedConfig {
+  const printer: Record<string, unknown> = { id: 'printer', host: q.ip, access_code: q.accessCode };
+  if (q.serial) printer.serial = q.serial;
+  const loaded = buildConfig({ printers: [printer] }, env);
+  if (loaded.problems.length) {
+    const flags: Record<string, string> = { host: '--printer-ip', access_code: '--access-code', serial: '--serial' };
+    const named = loaded.problems.map((p) => p.replace(/^printers\[0\]\.(\w+)/, (_m, key: string) => flags[key] ?? key));
+    throw new ConfigError(named.join('\n'));
+  }
+  return loaded;
+}

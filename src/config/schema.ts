@@ -1,0 +1,125 @@
+/**
+ * The configuration schema: the one truth for keys, defaults, environment overrides and docs.
+ * Printers are a list; each entry is validated on its own against `printerSchema`, so a bad entry
+ * is reported with its index and skipped while the others run.
+ */
+import { MODEL_NAMES } from '../protocol/models';
+import { formats } from './formats';
+
+export const gatewaySchema = {
+  http: {
+    port: {
+      doc: 'TCP port of the HTTP server (web page, snapshot, MJPEG, HLS, API, metrics).',
+      format: 'port',
+      default: 8090,
+      env: 'BAMBUCAM_HTTP_PORT',
+    },
+    host: {
+      doc: 'Address the HTTP server listens on. 0.0.0.0 for every IPv4 interface, 127.0.0.1 for this machine only.',
+      format: formats.host,
+      default: '0.0.0.0',
+      env: 'BAMBUCAM_HTTP_HOST',
+    },
+  },
+  rtsp: {
+    port: {
+      doc: 'TCP port of the RTSP server (rtsp://<gateway>:<port>/<printer-id>, H.264).',
+      format: 'port',
+      default: 8554,
+      env: 'BAMBUCAM_RTSP_PORT',
+    },
+  },
+  log: {
+    level: {
+      doc: 'Least severe log level printed: debug, info, warn or error.',
+      format: ['debug', 'info', 'warn', 'error'],
+      default: 'info',
+      env: 'BAMBUCAM_LOG_LEVEL',
+    },
+  },
+  printers: {
+    doc: 'The printers to serve: a list of printer entries (see the printer keys below).',
+    format: formats.array,
+    default: [] as unknown[],
+  },
+};
+
+export const printerSchema = {
+  id: {
+    doc: 'Short url-safe name used in URLs (/printers/<id>/...). Default: made from name, serial or host.',
+    format: formats.printerId,
+    default: null as string | null,
+    nullable: true,
+  },
+  name: {
+    doc: 'Display name on the web page and in Home Assistant. Default: the id.',
+    format: formats.nullableString,
+    default: null as string | null,
+    nullable: true,
+  },
+  host: {
+    doc: "The printer's IP address or host name on your network.",
+    format: formats.host,
+    default: '',
+  },
+  access_code: {
+    doc: "The printer's LAN access code (printer screen: Settings > Network/LAN Only). Never logged or shown.",
+    format: formats.accessCode,
+    default: '',
+    sensitive: true,
+  },
+  serial: {
+    doc: "The printer's serial number. Used as TLS server name, for MQTT and to tell the model.",
+    format: formats.nullableString,
+    default: null as string | null,
+    nullable: true,
+  },
+  model: {
+    doc: `Printer model, or auto to detect it. One of: auto, ${MODEL_NAMES.join(', ')}.`,
+    format: formats.model,
+    default: 'auto',
+  },
+  camera: {
+    doc: 'Camera transport: chamber (A1/P1: JPEG over TLS :6000), rtsps (X1/H2/P2: RTSPS :322), or auto (from the model).',
+    format: ['auto', 'chamber', 'rtsps'],
+    default: 'auto',
+  },
+  viewer_code: {
+    doc: "An extra code accepted from native viewers (:6000/:322 re-served) instead of the printer's access code, so the real code need not be shared.",
+    format: formats.optionalCode,
+    default: null as string | null,
+    nullable: true,
+    sensitive: true,
+  },
+  ports: {
+    chamber: { doc: "The printer's chamber-image port.", format: 'port', default: 6000 },
+    rtsps: { doc: "The printer's RTSPS port.", format: 'port', default: 322 },
+    mqtt: { doc: "The printer's MQTT (TLS) port.", format: 'port', default: 8883 },
+  },
+  tls: {
+    fingerprint: {
+      doc: "Pin the printer's certificate by its SHA-256 fingerprint (hex, colons allowed). Default: accept the printer's certificate.",
+      format: formats.fingerprint,
+      default: null as string | null,
+      nullable: true,
+    },
+    ca_file: {
+      doc: "Verify the printer's certificate against this CA file (PEM; host name not checked). Default: accept the printer's certificate.",
+      format: formats.nullableString,
+      default: null as string | null,
+      nullable: true,
+    },
+  },
+  native: {
+    chamber: {
+      doc: "Re-serve the printer's chamber-image protocol: { port, host } or false to disable.",
+      format: formats.nativeOutput,
+      default: { port: 6000 } as { port: number; host?: string } | false,
+    },
+    rtsps: {
+      doc: "Re-serve the printer's RTSPS stream (/streaming/live/1): { port, host } or false to disable.",
+      format: formats.nativeOutput,
+      default: { port: 322 } as { port: number; host?: string } | false,
+    },
+  },
+};

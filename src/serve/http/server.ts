@@ -1,0 +1,103 @@
+/**
+ * The HTTP server (express): web page, snapshot, MJPEG, status API, health and metrics.
+ */
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { resolve } from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../../log';
+import type { PrinterWorker } from '../../worker';
+import { createMetrics } from './metrics';
+import { MJPEG_RESEND_MS, mjpegHandler } from './mjpeg';
+import { sendError } from './reply';
+import { SNAPSHOT_WAIT_MS, SnapshotResizer, snapshotHandler } from './snapshot';
+
+export interface HttpOptions {
+  workers: Map<string, PrinterWorker>;
+  log: Logger;
+  mjpegResendMs?: number;
+  snapshotWaitMs?: number;
+  /** Directory of the web page; default: the package's web/. */
+  webDir?: string;
+}
+
+type PrinterRoute = (req: Request, res: Response, worker: PrinterWorker) => void | Promise<void>;
+
+/** The package root, whether running from src/ (tests) or dist/ (built). */
+export const PACKAGE_ROOT = resolve(__dirname, '..', '..', '..');
+
+export function createHttpApp(opts: HttpOptions): express.Express {
+  const { workers, log } = opts;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const resizer = new SnapshotResizer();
+  const snapshot = snapshotHandler(resizer, opts.snapshotWaitMs ?? SNAPSHOT_WAIT_MS);
+  const mjpeg = mjpegHandler(opts.mjpegResendMs ?? MJPEG_RESEND_MS);
+  const first = () => workers.values().next().value as PrinterWorker | undefined;
+
+  const perPrinter =
+    (route: PrinterRoute, pick: (req: Request) => PrinterWorker | undefined) =>
+    async (req: Request, res: Response, next: NextFunction) => {
+      const worker = pick(req);
+      if (!worker) {
+        const id = req.params.id;
+        return id === undefined
+          ? sendError(res, 404, 'no_printer', 'no printer is configured')
+          : sendError(res, 404, 'unknown_printer', `no printer with id "${id}"; known: ${[...workers.keys()].join(', ') || 'none'}`);
+      }
+      try {
+        await route(req, res, worker);
+      } catch (err) {
+        next(err);
+      }
+    };
+  const byId = (req: Request) => workers.get(String(req.params.id));
+
+  const routes: [string, PrinterRoute][] = [
+    ['snapshot.jpg', snapshot],
+    ['stream.mjpeg', mjpeg],
+  ];
+  for (const [name, route] of routes) {
+    app.get(`/printers/:id/${name}`, perPrinter(route, byId));
+    app.get(`/${name}`, perPrinter(route, first));
+  }
+  app.get('/api/printers/:id', perPrinter((_req, res, w) => void res.json(w.toJSON()), byId));
+  app.get('/api/printers', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ printers: [...workers.values()].map((w) => w.toJSON()) });
+  });
+  app.get('/healthz', (_req, res) => {
+    const states = [...workers.values()].map((w) => ({ id: w.id, state: w.status.state }));
+    res.set('Cache-Control', 'no-store').json({ ok: true, printers: states });
+  });
+  const metrics = createMetrics(() => [...workers.values()]);
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      res.set('Content-Type', metrics.contentType).send(await metrics.metrics());
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  const webDir = opts.webDir ?? resolve(PACKAGE_ROOT, 'web');
+  if (existsSync(webDir)) app.use(express.static(webDir, { index: 'index.html', maxAge: 0 }));
+
+  app.all('/printers/:id/{*rest}', perPrinter((_req, res) => sendError(res, 404, 'not_found', 'no such route'), byId));
+  app.use((_req: Request, res: Response) => sendError(res, 404, 'not_found', 'no such route'));
+  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+    log.error(`request failed: ${err.message}`);
+    sendError(res, 500, 'internal', 'internal error; see the gateway log');
+  });
+  return app;
+}
+
+export function listen(app: express.Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer(app);
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolvePromise(server);
+    });
+  });
+}
