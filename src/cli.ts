@@ -63,7 +63,8 @@ async function runGateway(loaded: LoadedConfig, extraStop?: () => Promise<void>)
 function parsePort(port: string | undefined): number | undefined {
   if (port === undefined) return undefined;
   const n = Number(port);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError('--port: must be an integer from 0 to 65535');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new ConfigError('--port: must be an integer from 0 to 65535');
   return n;
 }
 
@@ -89,7 +90,10 @@ async function demo(port: string | undefined): Promise<void> {
     '',
     'bambucam demo: simulated printers on loopback, the gateway in front of them.',
     `  web page:  ${base}/`,
-    ...fleet.map((p) => `  ${p.spec.name.padEnd(11)} ${base}/printers/${p.spec.id}/stream.mjpeg  (snapshot: ${base}/printers/${p.spec.id}/snapshot.jpg)`),
+    ...fleet.map(
+      (p) =>
+        `  ${p.spec.name.padEnd(11)} ${base}/printers/${p.spec.id}/stream.mjpeg  (snapshot: ${base}/printers/${p.spec.id}/snapshot.jpg)`,
+    ),
     `  status:    ${base}/api/printers`,
     'Press Ctrl+C to stop. To use real printers, see README (bambucam run --config bambucam.yaml).',
     '',
@@ -100,7 +104,7 @@ async function demo(port: string | undefined): Promise<void> {
 async function simulate(): Promise<void> {
   const fleet = await startFleet(DEMO_PRINTERS);
   onShutdown(() => stopFleet(fleet));
-  const lines = ['Simulated printers on 127.0.0.1 (access codes are the simulator\'s own):'];
+  const lines = ["Simulated printers on 127.0.0.1 (access codes are the simulator's own):"];
   for (const p of fleet) {
     lines.push(
       `  ${p.spec.name}: chamber camera 127.0.0.1:${p.camera.port}  serial ${p.spec.serial}  access code ${p.spec.accessCode}`,
@@ -142,12 +146,17 @@ async function main(argv: string[]): Promise<void> {
       if (file) {
         await runGateway(applyPort(loadConfigFile(file, env), values.port));
       } else if (ip || code) {
-        if (!ip || !code) throw new ConfigError('quick mode needs both --printer-ip and --access-code (or PRINTER_IP and ACCESS_CODE)');
+        if (!ip || !code)
+          throw new ConfigError(
+            'quick mode needs both --printer-ip and --access-code (or PRINTER_IP and ACCESS_CODE)',
+          );
         await runGateway(applyPort(quickConfig({ ip, accessCode: code, serial }, env), values.port));
       } else if (existsSync('bambucam.yaml')) {
         await runGateway(applyPort(loadConfigFile('bambucam.yaml', env), values.port));
       } else {
-        log.info('no configuration found (no --config, BAMBUCAM_CONFIG, PRINTER_IP or ./bambucam.yaml): running the demo');
+        log.info(
+          'no configuration found (no --config, BAMBUCAM_CONFIG, PRINTER_IP or ./bambucam.yaml): running the demo',
+        );
         await demo(values.port);
       }
       return;

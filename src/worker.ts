@@ -25,7 +25,8 @@ export interface CameraDecision {
 
 /** Decide the camera transport from what the configuration says (MQTT and probing come later). */
 export function decideCamera(printer: PrinterConfig): CameraDecision {
-  if (printer.camera !== 'auto') return { kind: printer.camera, reason: `camera: ${printer.camera} in the configuration` };
+  if (printer.camera !== 'auto')
+    return { kind: printer.camera, reason: `camera: ${printer.camera} in the configuration` };
   const model = printer.model !== 'auto' ? modelByName(printer.model) : undefined;
   if (model) return { kind: model.camera, reason: `model ${model.name} in the configuration` };
   const bySerial = printer.serial ? modelBySerial(printer.serial) : undefined;
@@ -41,7 +42,7 @@ export class PrinterWorker {
 
   constructor(
     readonly printer: PrinterConfig,
-    private readonly log: Logger,
+    log: Logger,
     tuning: WorkerTuning = {},
   ) {
     this.hub = new JpegHub({ stallTimeoutMs: tuning.stallTimeoutMs });

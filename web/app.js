@@ -23,7 +23,11 @@ function createTile(p) {
   img.alt = `Camera of ${p.name}`;
   img.src = p.urls.mjpeg;
   // A broken stream (gateway restarted) is reopened after a pause.
-  img.addEventListener('error', () => setTimeout(() => { img.src = `${p.urls.mjpeg}?t=${Date.now()}`; }, 2000));
+  img.addEventListener('error', () =>
+    setTimeout(() => {
+      img.src = `${p.urls.mjpeg}?t=${Date.now()}`;
+    }, 2000),
+  );
   el.querySelector('.snapshot').href = p.urls.snapshot;
   el.querySelector('.mjpeg').href = p.urls.mjpeg;
   el.querySelector('.api').href = `api/printers/${encodeURIComponent(p.id)}`;
@@ -45,7 +49,9 @@ function update(p) {
   el.querySelector('.overlay').textContent = p.source.state === 'streaming' ? '' : (p.source.reason ?? '');
   el.querySelector('.fps').textContent = `${p.fps.toFixed(1)} fps`;
   el.querySelector('.age').textContent =
-    p.last_frame_age_ms === null ? 'no picture yet' : `last picture ${(p.last_frame_age_ms / 1000).toFixed(1)} s ago`;
+    p.last_frame_age_ms === null
+      ? 'no picture yet'
+      : `last picture ${(p.last_frame_age_ms / 1000).toFixed(1)} s ago`;
   const viewers = Object.values(p.viewers).reduce((a, b) => a + b, 0);
   el.querySelector('.viewers').textContent = `${viewers} viewer${viewers === 1 ? '' : 's'}`;
 }

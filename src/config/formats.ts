@@ -6,7 +6,8 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const HOSTNAME =
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 export function isHost(value: unknown): boolean {
   return typeof value === 'string' && (isIP(value) !== 0 || HOSTNAME.test(value));
@@ -23,8 +24,10 @@ export const formats = {
     }
   },
   accessCode(value: unknown): void {
-    if (typeof value !== 'string' || value.length === 0) fail('is required: the LAN access code from the printer screen');
-    if (value.length > 32 || !/^[\x21-\x7e]+$/.test(value)) fail('must be up to 32 printable characters without spaces');
+    if (typeof value !== 'string' || value.length === 0)
+      fail('is required: the LAN access code from the printer screen');
+    if (value.length > 32 || !/^[\x21-\x7e]+$/.test(value))
+      fail('must be up to 32 printable characters without spaces');
   },
   optionalCode(value: unknown): void {
     if (value === null) return;
@@ -43,7 +46,8 @@ export const formats = {
     }
   },
   nullableString(value: unknown): void {
-    if (value !== null && (typeof value !== 'string' || value.length === 0)) fail('must be a non-empty string or null');
+    if (value !== null && (typeof value !== 'string' || value.length === 0))
+      fail('must be a non-empty string or null');
   },
   nativeOutput(value: unknown): void {
     if (value === false) return;
@@ -51,7 +55,8 @@ export const formats = {
       fail('must be false (disabled) or { port: <1-65535>, host: <address, optional> }');
     }
     const v = value as Record<string, unknown>;
-    for (const key of Object.keys(v)) if (key !== 'port' && key !== 'host') fail(`unknown key "${key}" (allowed: port, host)`);
+    for (const key of Object.keys(v))
+      if (key !== 'port' && key !== 'host') fail(`unknown key "${key}" (allowed: port, host)`);
     if (!Number.isInteger(v.port) || (v.port as number) < 1 || (v.port as number) > 65535) {
       fail('port must be an integer from 1 to 65535');
     }

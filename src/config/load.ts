@@ -70,7 +70,12 @@ function validated<T>(schema: object, value: unknown, env: Env, prefix: string):
   } catch (err) {
     const lines = String((err as Error).message)
       .split('\n')
-      .map((line) => line.replace(/^configuration param '([^']+)' not declared in the schema$/, "$1: unknown key (check the spelling)"))
+      .map((line) =>
+        line.replace(
+          /^configuration param '([^']+)' not declared in the schema$/,
+          '$1: unknown key (check the spelling)',
+        ),
+      )
       .map((line) => prefix + line);
     throw new ConfigError(lines.join('\n'));
   }
@@ -96,14 +101,20 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
     viewer_code: string | null;
     ports: { chamber: number; rtsps: number; mqtt: number };
     tls: { fingerprint: string | null; ca_file: string | null };
-    native: { chamber: { port: number; host?: string } | false; rtsps: { port: number; host?: string } | false };
+    native: {
+      chamber: { port: number; host?: string } | false;
+      rtsps: { port: number; host?: string } | false;
+    };
   };
   const key = `printers[${index}]`;
   if (!p.host) throw new ConfigError(`${key}.host: is required: the printer's IP address or host name`);
   registerSecret(p.access_code);
   registerSecret(p.viewer_code);
-  let id = p.id ?? (slug(p.name ?? '') || (p.serial ? slug(p.serial) : '') || slug(p.host) || `printer-${index + 1}`);
-  if (p.id && taken.has(id)) throw new ConfigError(`${key}.id: "${id}" is used by another printer; ids must be unique`);
+  let id =
+    p.id ??
+    (slug(p.name ?? '') || (p.serial ? slug(p.serial) : '') || slug(p.host) || `printer-${index + 1}`);
+  if (p.id && taken.has(id))
+    throw new ConfigError(`${key}.id: "${id}" is used by another printer; ids must be unique`);
   if (!p.id) {
     const base = id;
     for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
@@ -160,7 +171,9 @@ export function loadConfigFile(file: string, env: Env = process.env): LoadedConf
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`${file}: cannot read the configuration file (${(err as NodeJS.ErrnoException).code ?? err})`);
+    throw new ConfigError(
+      `${file}: cannot read the configuration file (${(err as NodeJS.ErrnoException).code ?? err})`,
+    );
   }
   const loaded = buildConfig(parseYaml(text, file), env);
   loaded.problems = loaded.problems.map((p) => `${file}: ${p}`);
@@ -179,8 +192,14 @@ export function quickConfig(q: QuickPrinter, env: Env = process.env): LoadedConf
   if (q.serial) printer.serial = q.serial;
   const loaded = buildConfig({ printers: [printer] }, env);
   if (loaded.problems.length) {
-    const flags: Record<string, string> = { host: '--printer-ip', access_code: '--access-code', serial: '--serial' };
-    const named = loaded.problems.map((p) => p.replace(/^printers\[0\]\.(\w+)/, (_m, key: string) => flags[key] ?? key));
+    const flags: Record<string, string> = {
+      host: '--printer-ip',
+      access_code: '--access-code',
+      serial: '--serial',
+    };
+    const named = loaded.problems.map((p) =>
+      p.replace(/^printers\[0\]\.(\w+)/, (_m, key: string) => flags[key] ?? key),
+    );
     throw new ConfigError(named.join('\n'));
   }
   return loaded;

@@ -113,7 +113,9 @@ export class ChamberFrameParser {
         const header = this.take(FRAME_HEADER_BYTES);
         const length = header.readUInt32LE(0);
         if (length === 0 || length > this.maxFrameBytes) {
-          throw new ChamberProtocolError(`frame length ${length} is out of bounds (1..${this.maxFrameBytes})`);
+          throw new ChamberProtocolError(
+            `frame length ${length} is out of bounds (1..${this.maxFrameBytes})`,
+          );
         }
         this.expected = length;
       }

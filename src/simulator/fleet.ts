@@ -14,8 +14,22 @@ export interface SimulatedPrinterSpec {
 }
 
 export const DEMO_PRINTERS: SimulatedPrinterSpec[] = [
-  { id: 'garage-p1s', name: 'Garage P1S', serial: '01P00A000000001', accessCode: '12345678', model: 'P1S', fps: 2 },
-  { id: 'studio-a1', name: 'Studio A1', serial: '03900A000000002', accessCode: '87654321', model: 'A1', fps: 1 },
+  {
+    id: 'garage-p1s',
+    name: 'Garage P1S',
+    serial: '01P00A000000001',
+    accessCode: '12345678',
+    model: 'P1S',
+    fps: 2,
+  },
+  {
+    id: 'studio-a1',
+    name: 'Studio A1',
+    serial: '03900A000000002',
+    accessCode: '87654321',
+    model: 'A1',
+    fps: 1,
+  },
 ];
 
 export interface SimulatedPrinter {
@@ -25,7 +39,10 @@ export interface SimulatedPrinter {
   configEntry(): Record<string, unknown>;
 }
 
-export async function startFleet(specs: SimulatedPrinterSpec[], host = '127.0.0.1'): Promise<SimulatedPrinter[]> {
+export async function startFleet(
+  specs: SimulatedPrinterSpec[],
+  host = '127.0.0.1',
+): Promise<SimulatedPrinter[]> {
   const started: SimulatedPrinter[] = [];
   try {
     for (const spec of specs) {

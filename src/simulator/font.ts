@@ -60,7 +60,9 @@ export function svgText(text: string, x: number, y: number, scale: number, fill:
     rows.forEach((bits, row) => {
       for (let col = 0; col < 5; col++) {
         if (bits & (16 >> col)) {
-          rects.push(`<rect x="${cx + col * scale}" y="${y + row * scale}" width="${scale}" height="${scale}"/>`);
+          rects.push(
+            `<rect x="${cx + col * scale}" y="${y + row * scale}" width="${scale}" height="${scale}"/>`,
+          );
         }
       }
     });

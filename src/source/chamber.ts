@@ -68,7 +68,11 @@ export class ChamberSource {
       status.connectionsOpen++;
       log.debug(`connecting to ${where}`);
 
-      const socket: TLSSocket = connect({ host, port, ...printerTlsOptions(this.opts.tls, this.opts.serial) });
+      const socket: TLSSocket = connect({
+        host,
+        port,
+        ...printerTlsOptions(this.opts.tls, this.opts.serial),
+      });
 
       const fail = (err: Error) => {
         failure ??= err;
@@ -125,9 +129,12 @@ export class ChamberSource {
         if (failure) return reject(failure);
         if (authSent && bytesAfterAuth === 0) {
           // The printer's only answer to a wrong access code is closing without a byte (PROTOCOLS.md §3).
-          return reject(new AuthError(`wrong access code: ${where} closed the connection right after authentication`));
+          return reject(
+            new AuthError(`wrong access code: ${where} closed the connection right after authentication`),
+          );
         }
-        if (parser.pendingBytes > 0) return reject(new Error(`${where} closed the connection in the middle of a frame`));
+        if (parser.pendingBytes > 0)
+          return reject(new Error(`${where} closed the connection in the middle of a frame`));
         resolve();
       });
     });

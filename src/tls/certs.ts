@@ -39,10 +39,13 @@ export function generateCertificate(req: CertRequest): KeyAndCert {
   cert.setSubject([{ name: 'commonName', value: req.commonName }]);
   const issuerCert = req.issuer ? forge.pki.certificateFromPem(req.issuer.cert) : null;
   cert.setIssuer(
-    issuerCert ? issuerCert.subject.attributes : [{ name: 'commonName', value: req.issuerName ?? req.commonName }],
+    issuerCert
+      ? issuerCert.subject.attributes
+      : [{ name: 'commonName', value: req.issuerName ?? req.commonName }],
   );
   const extensions: object[] = [{ name: 'basicConstraints', cA: !!req.isCa, critical: !!req.isCa }];
-  if (req.isCa) extensions.push({ name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true });
+  if (req.isCa)
+    extensions.push({ name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true });
   else extensions.push({ name: 'keyUsage', digitalSignature: true, keyEncipherment: true });
   if (!req.isCa) extensions.push({ name: 'extKeyUsage', serverAuth: true });
   if (req.altNames?.length) {

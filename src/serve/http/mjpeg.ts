@@ -20,8 +20,9 @@ export function mjpegHandler(resendMs = MJPEG_RESEND_MS) {
     try {
       fps = numberParam(req.query, 'fps', 0.1, 60, false);
     } catch (err) {
-      if (err instanceof BadParam) return sendError(res, 400, 'bad_parameter', err.message);
-      throw err;
+      if (!(err instanceof BadParam)) throw err;
+      sendError(res, 400, 'bad_parameter', err.message);
+      return;
     }
     res.socket?.setNoDelay(true);
     res.writeHead(200, {

@@ -44,7 +44,12 @@ export function createHttpApp(opts: HttpOptions): express.Express {
         const id = req.params.id;
         return id === undefined
           ? sendError(res, 404, 'no_printer', 'no printer is configured')
-          : sendError(res, 404, 'unknown_printer', `no printer with id "${id}"; known: ${[...workers.keys()].join(', ') || 'none'}`);
+          : sendError(
+              res,
+              404,
+              'unknown_printer',
+              `no printer with id "${id}"; known: ${[...workers.keys()].join(', ') || 'none'}`,
+            );
       }
       try {
         await route(req, res, worker);
@@ -62,7 +67,10 @@ export function createHttpApp(opts: HttpOptions): express.Express {
     app.get(`/printers/:id/${name}`, perPrinter(route, byId));
     app.get(`/${name}`, perPrinter(route, first));
   }
-  app.get('/api/printers/:id', perPrinter((_req, res, w) => void res.json(w.toJSON()), byId));
+  app.get(
+    '/api/printers/:id',
+    perPrinter((_req, res, w) => void res.json(w.toJSON()), byId),
+  );
   app.get('/api/printers', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ printers: [...workers.values()].map((w) => w.toJSON()) });
   });
@@ -82,7 +90,10 @@ export function createHttpApp(opts: HttpOptions): express.Express {
   const webDir = opts.webDir ?? resolve(PACKAGE_ROOT, 'web');
   if (existsSync(webDir)) app.use(express.static(webDir, { index: 'index.html', maxAge: 0 }));
 
-  app.all('/printers/:id/{*rest}', perPrinter((_req, res) => sendError(res, 404, 'not_found', 'no such route'), byId));
+  app.all(
+    '/printers/:id/{*rest}',
+    perPrinter((_req, res) => sendError(res, 404, 'not_found', 'no such route'), byId),
+  );
   app.use((_req: Request, res: Response) => sendError(res, 404, 'not_found', 'no such route'));
   app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
     log.error(`request failed: ${err.message}`);

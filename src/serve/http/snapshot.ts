@@ -23,7 +23,8 @@ export class SnapshotResizer {
   resizes = 0;
 
   get(frame: Frame, v: Variant): Promise<Buffer> {
-    if (v.width === undefined && v.height === undefined && v.quality === undefined) return Promise.resolve(frame.jpeg);
+    if (v.width === undefined && v.height === undefined && v.quality === undefined)
+      return Promise.resolve(frame.jpeg);
     let variants = this.cache.get(frame);
     if (!variants) {
       variants = new Map();
@@ -35,7 +36,8 @@ export class SnapshotResizer {
       if (variants.size >= MAX_VARIANTS_PER_FRAME) variants.delete(variants.keys().next().value as string);
       this.resizes++;
       let img = sharp(frame.jpeg);
-      if (v.width !== undefined || v.height !== undefined) img = img.resize(v.width, v.height, { fit: 'inside' });
+      if (v.width !== undefined || v.height !== undefined)
+        img = img.resize(v.width, v.height, { fit: 'inside' });
       out = img.jpeg({ quality: v.quality ?? 80 }).toBuffer();
       variants.set(key, out);
       out.catch(() => variants?.delete(key));
@@ -63,7 +65,12 @@ export function snapshotHandler(resizer: SnapshotResizer, waitMs = SNAPSHOT_WAIT
       const frame = worker.hub.latest ?? (await worker.hub.nextFrame(waitMs, 0));
       if (!frame) {
         const why = worker.status.reason ?? worker.status.state;
-        return sendError(res, 503, 'no_frame', `no picture from ${worker.id} within ${waitMs / 1000} s: ${why}`);
+        return sendError(
+          res,
+          503,
+          'no_frame',
+          `no picture from ${worker.id} within ${waitMs / 1000} s: ${why}`,
+        );
       }
       const jpeg = await resizer.get(frame, variant);
       counters.delivered++;
