@@ -107,7 +107,7 @@ async function simulate(): Promise<void> {
   const lines = ["Simulated printers on 127.0.0.1 (access codes are the simulator's own):"];
   for (const p of fleet) {
     lines.push(
-      `  ${p.spec.name}: chamber camera 127.0.0.1:${p.camera.port}  serial ${p.spec.serial}  access code ${p.spec.accessCode}`,
+      `  ${p.spec.name}: chamber camera 127.0.0.1:${p.chamberPort}${p.mqtt ? `  MQTT 127.0.0.1:${p.mqtt.port}` : ''}  serial ${p.spec.serial}  access code ${p.spec.accessCode}`,
     );
   }
   lines.push('Press Ctrl+C to stop.');

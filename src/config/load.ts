@@ -24,15 +24,31 @@ export interface PrinterConfig {
   model: string;
   camera: 'auto' | CameraKind;
   viewerCode: string | null;
+  /** Use the printer's MQTT link (only when a serial is known). */
+  mqtt: boolean;
+  light: 'off' | 'auto';
   ports: { chamber: number; rtsps: number; mqtt: number };
   tls: { fingerprint: string | null; caFile: string | null };
   native: { chamber: NativeOutputConfig | false; rtsps: NativeOutputConfig | false };
+}
+
+export interface HomeAssistantConfig {
+  /** Broker URL; null: discovery off. */
+  url: string | null;
+  username: string | null;
+  password: string | null;
+  discoveryPrefix: string;
+  baseTopic: string;
+  /** HTTP base URL Home Assistant uses to reach bambucam; null: derived from http host/port. */
+  baseUrl: string | null;
+  imageIntervalS: number;
 }
 
 export interface GatewayConfig {
   http: { port: number; host: string };
   rtsp: { port: number };
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  homeassistant: HomeAssistantConfig;
   printers: PrinterConfig[];
 }
 
@@ -99,6 +115,8 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
     model: string;
     camera: 'auto' | CameraKind;
     viewer_code: string | null;
+    mqtt: boolean;
+    light: 'off' | 'auto';
     ports: { chamber: number; rtsps: number; mqtt: number };
     tls: { fingerprint: string | null; ca_file: string | null };
     native: {
@@ -130,6 +148,8 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
     model: p.model === 'auto' ? 'auto' : modelByName(p.model)!.name,
     camera: p.camera,
     viewerCode: p.viewer_code,
+    mqtt: p.mqtt,
+    light: p.light,
     ports: { ...p.ports },
     tls: { fingerprint: p.tls.fingerprint, caFile: p.tls.ca_file },
     native: { chamber: native(p.native.chamber), rtsps: native(p.native.rtsps) },
@@ -139,14 +159,36 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
 /** Validate a parsed configuration object. Global errors throw; bad printers become `problems`. */
 export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError('configuration: must be a mapping of keys (http, rtsp, log, printers)');
+    throw new ConfigError(
+      'configuration: must be a mapping of keys (http, rtsp, log, homeassistant, printers)',
+    );
   }
   const base = validated<{
     http: GatewayConfig['http'];
     rtsp: GatewayConfig['rtsp'];
     log: GatewayConfig['log'];
+    homeassistant: {
+      url: string | null;
+      username: string | null;
+      password: string | null;
+      discovery_prefix: string;
+      base_topic: string;
+      base_url: string | null;
+      image_interval_s: number;
+    };
     printers: unknown[];
   }>(gatewaySchema, raw, env, '');
+  const ha = base.homeassistant;
+  registerSecret(ha.password);
+  const homeassistant: HomeAssistantConfig = {
+    url: ha.url,
+    username: ha.username,
+    password: ha.password,
+    discoveryPrefix: ha.discovery_prefix,
+    baseTopic: ha.base_topic,
+    baseUrl: ha.base_url?.replace(/\/+$/, '') ?? null,
+    imageIntervalS: ha.image_interval_s,
+  };
   const problems: string[] = [];
   const printers: PrinterConfig[] = [];
   const taken = new Set<string>();
@@ -163,7 +205,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
       problems.push(err.message);
     }
   });
-  return { config: { http: base.http, rtsp: base.rtsp, log: base.log, printers }, problems };
+  return { config: { http: base.http, rtsp: base.rtsp, log: base.log, homeassistant, printers }, problems };
 }
 
 export function loadConfigFile(file: string, env: Env = process.env): LoadedConfig {
