@@ -78,7 +78,7 @@ export async function detectCamera(opts: DetectOptions): Promise<CameraDecision>
     if (model)
       return {
         kind: model.camera,
-        reason: `the printer reports "${mqtt.version?.productName ?? model.name}" over MQTT (a ${model.name})`,
+        reason: `the printer says it is a "${mqtt.version?.productName ?? model.name}" (MQTT get_version)`,
       };
   }
   const fromSerial = decideFromSerial(printer);
@@ -104,7 +104,8 @@ export async function probeCamera(
     };
   return {
     kind: 'chamber',
-    reason: `nothing told the model (no model, serial or MQTT answer, port probe inconclusive): assuming an A1/P1 chamber camera`,
+    reason:
+      'no model, serial or MQTT answer, and the port probe was inconclusive: assuming an A1/P1 chamber camera',
   };
 }
 
