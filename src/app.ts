@@ -2,16 +2,22 @@
  * The composition root: builds a worker per printer and the servers in front of them, and starts
  * and stops them in order. Nothing else knows the whole configuration.
  */
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import type { GatewayConfig } from './config/load';
+import { HaDiscovery, type HaPrinterView } from './ha/discovery';
 import { type Logger, rootLogger } from './log';
-import { createHttpApp, listen } from './serve/http/server';
+import { createHttpApp, listen, PACKAGE_ROOT } from './serve/http/server';
 import { PrinterWorker, type WorkerTuning } from './worker';
 
 export interface AppTuning extends WorkerTuning {
   mjpegResendMs?: number;
   snapshotWaitMs?: number;
+  /** Home Assistant: how often entity states are published. */
+  haStateIntervalMs?: number;
 }
 
 export interface AppOptions {
@@ -23,6 +29,7 @@ export interface AppOptions {
 export class App {
   readonly workers = new Map<string, PrinterWorker>();
   private http: Server | null = null;
+  private ha: HaDiscovery | null = null;
   private readonly log: Logger;
 
   constructor(private readonly opts: AppOptions) {
@@ -58,9 +65,30 @@ export class App {
     }
     this.log.child('http').info(`listening on http://${config.http.host}:${this.httpPort}/`);
     for (const worker of this.workers.values()) worker.start();
+    this.startHomeAssistant();
   }
 
+  // --- Home Assistant MQTT discovery (issue 6) ---
+  private startHomeAssistant(): void {
+    const { config, tuning } = this.opts;
+    if (!config.homeassistant.url) return;
+    const host = config.http.host;
+    const shown = host === '0.0.0.0' || host === '::' ? hostname() : host.includes(':') ? `[${host}]` : host;
+    this.ha = new HaDiscovery({
+      config: config.homeassistant,
+      baseUrl: config.homeassistant.baseUrl ?? `http://${shown}:${this.httpPort}`,
+      printers: () => [...this.workers.values()].map(haView),
+      log: this.log.child('homeassistant'),
+      version: packageVersion(),
+      stateIntervalMs: tuning?.haStateIntervalMs,
+    });
+    this.ha.start();
+  }
+  // ---
+
   async stop(): Promise<void> {
+    await this.ha?.stop();
+    this.ha = null;
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
     const http = this.http;
     this.http = null;
@@ -68,5 +96,27 @@ export class App {
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     }
+  }
+}
+
+function haView(w: PrinterWorker): HaPrinterView {
+  return {
+    id: w.id,
+    name: w.printer.name,
+    serial: w.printer.serial,
+    model: w.modelName === 'auto' ? null : w.modelName,
+    firmware: w.mqtt?.version?.firmware ?? null,
+    streaming: w.status.state === 'streaming',
+    fps: w.hub.fps(),
+    viewers: w.hub.subscriberCount,
+    frameSeq: w.hub.latest?.seq ?? 0,
+  };
+}
+
+function packageVersion(): string {
+  try {
+    return JSON.parse(readFileSync(resolve(PACKAGE_ROOT, 'package.json'), 'utf8')).version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
