@@ -87,7 +87,19 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     });
     link.start();
     try {
-      decision ??= await detectCamera({ printer, mqtt: link, mqttWaitMs: answerTimeoutMs });
+      if (!printer.serial) {
+        // Without the serial the login still tells whether the code is right; the model cannot be asked.
+        const l = link;
+        await waitUntil(
+          () => l.connected || ['auth_failed', 'offline'].includes(l.status.state),
+          answerTimeoutMs,
+        );
+      }
+      decision ??= await detectCamera({
+        printer,
+        mqtt: printer.serial ? link : null,
+        mqttWaitMs: answerTimeoutMs,
+      });
       mqttModel = link.model;
       if (printer.serial && link.connected && (mqttModel?.camera ?? decision.kind) === 'rtsps') {
         // The camera settings come with the full state (pushall); give them a moment.

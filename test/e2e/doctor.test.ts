@@ -88,6 +88,16 @@ describe('bambucam doctor', () => {
     expect(code).toBe(1);
   });
 
+  test('without a serial: the access code is still checked over MQTT, and the port probe finds the camera', async () => {
+    fleet = await startFleet([spec({ model: 'P1S', mqtt: true, fps: 2 })]);
+    const { lines, code } = await doctor({ ...fleet[0].autoEntry(), serial: null });
+    expect(lines).toContain('✓ access code accepted (MQTT login)');
+    expect(line(lines, '– serial number not given')).not.toBe('');
+    expect(line(lines, '– camera: chamber (port')).toContain('sent a JPEG picture');
+    expect(line(lines, '✓ camera sends pictures')).not.toBe('');
+    expect(code).toBe(0);
+  });
+
   test('an unreachable printer: ✗ ports with the fix, exit code 1', async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
