@@ -20,6 +20,17 @@ function manualSink() {
   return { sink, got, finish: () => dones.shift()?.(), closed: () => closedWith };
 }
 
+/** A sink that takes every frame at once. */
+function collect(into: Frame[]): SubscriberSink {
+  return {
+    send(frame, done) {
+      into.push(frame);
+      done();
+    },
+    close() {},
+  };
+}
+
 describe('JpegHub', () => {
   test('a new subscriber gets the latest frame at once', () => {
     const hub = new JpegHub();
@@ -36,7 +47,7 @@ describe('JpegHub', () => {
     const slow = manualSink();
     const fast: Frame[] = [];
     hub.subscribe(slow.sink, { output: 'mjpeg' });
-    hub.subscribe({ send: (f, done) => (fast.push(f), done()), close() {} }, { output: 'native' });
+    hub.subscribe(collect(fast), { output: 'native' });
     for (let i = 1; i <= 10; i++) hub.publish(img(i));
     expect(fast.map((f) => f.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(slow.got.map((f) => f.seq)).toEqual([1]);
@@ -53,7 +64,7 @@ describe('JpegHub', () => {
     const stuck = manualSink();
     const ok: Frame[] = [];
     hub.subscribe(stuck.sink, { output: 'mjpeg' });
-    hub.subscribe({ send: (f, done) => (ok.push(f), done()), close() {} }, { output: 'mjpeg' });
+    hub.subscribe(collect(ok), { output: 'mjpeg' });
     hub.publish(img(1));
     await waitFor(() => stuck.closed(), 3000, 'stalled subscriber closed');
     expect(stuck.closed()).toMatch(/stalled/);
@@ -66,10 +77,7 @@ describe('JpegHub', () => {
   test('minIntervalMs caps the rate and delivers the newest frame when the interval ends', async () => {
     const hub = new JpegHub();
     const got: Frame[] = [];
-    hub.subscribe(
-      { send: (f, done) => (got.push(f), done()), close() {} },
-      { output: 'mjpeg', minIntervalMs: 150 },
-    );
+    hub.subscribe(collect(got), { output: 'mjpeg', minIntervalMs: 150 });
     hub.publish(img(1));
     hub.publish(img(2));
     hub.publish(img(3));
@@ -83,10 +91,7 @@ describe('JpegHub', () => {
     const hub = new JpegHub();
     const got: Frame[] = [];
     hub.publish(img(1));
-    hub.subscribe(
-      { send: (f, done) => (got.push(f), done()), close() {} },
-      { output: 'mjpeg', repeatAfterMs: 100 },
-    );
+    hub.subscribe(collect(got), { output: 'mjpeg', repeatAfterMs: 100 });
     await waitFor(() => got.length >= 3, 3000, 'repeats');
     expect(got.every((f) => f.seq === 1)).toBe(true);
     expect(hub.outputCounters().mjpeg.repeated).toBeGreaterThanOrEqual(2);
@@ -96,7 +101,7 @@ describe('JpegHub', () => {
   test('unsubscribe stops delivery and updates the viewer count', async () => {
     const hub = new JpegHub();
     const got: Frame[] = [];
-    const sub = hub.subscribe({ send: (f, done) => (got.push(f), done()), close() {} }, { output: 'mjpeg' });
+    const sub = hub.subscribe(collect(got), { output: 'mjpeg' });
     hub.publish(img(1));
     sub.unsubscribe();
     hub.publish(img(2));
