@@ -15,6 +15,8 @@ export interface SubscriberSink {
   send(frame: Frame, done: () => void): void;
   /** The hub gave up on this subscriber (stalled, or the hub closed). */
   close(reason: string): void;
+  /** Bytes written but not yet handed to the kernel (for status and memory checks). */
+  backlogBytes?(): number;
 }
 
 export interface SubscribeOptions {
@@ -59,6 +61,11 @@ export class Subscription {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Bytes the sink holds in this process, not yet given to the kernel. */
+  backlogBytes(): number {
+    return this.sink.backlogBytes?.() ?? 0;
   }
 
   /** How long the current delivery has been waiting for the sink, or 0. */

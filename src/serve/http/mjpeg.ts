@@ -46,6 +46,7 @@ export function mjpegHandler(resendMs = MJPEG_RESEND_MS) {
         close() {
           res.destroy();
         },
+        backlogBytes: () => res.writableLength,
       },
       { output: 'mjpeg', minIntervalMs: fps ? 1000 / fps : undefined, repeatAfterMs: resendMs },
     );
