@@ -14,6 +14,17 @@ export const MJPEG_BOUNDARY = 'bambucam-frame';
 export const MJPEG_RESEND_MS = 5000;
 const BOUNDARY_LINE = Buffer.from(`\r\n--${MJPEG_BOUNDARY}\r\n`);
 
+/** Part headers for a frame, made once per frame and shared by every viewer. */
+const partHeaders = new WeakMap<Frame, Buffer>();
+function partHeader(frame: Frame): Buffer {
+  let head = partHeaders.get(frame);
+  if (!head) {
+    head = Buffer.from(`Content-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\n\r\n`);
+    partHeaders.set(frame, head);
+  }
+  return head;
+}
+
 export function mjpegHandler(resendMs = MJPEG_RESEND_MS) {
   return (req: Request, res: Response, worker: PrinterWorker): void => {
     let fps: number | undefined;
@@ -36,7 +47,7 @@ export function mjpegHandler(resendMs = MJPEG_RESEND_MS) {
       {
         send(frame: Frame, done: () => void) {
           res.cork();
-          res.write(`Content-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\n\r\n`);
+          res.write(partHeader(frame));
           res.write(frame.jpeg);
           const ok = res.write(BOUNDARY_LINE);
           res.uncork();
@@ -46,6 +57,7 @@ export function mjpegHandler(resendMs = MJPEG_RESEND_MS) {
         close() {
           res.destroy();
         },
+        backlogBytes: () => res.writableLength,
       },
       { output: 'mjpeg', minIntervalMs: fps ? 1000 / fps : undefined, repeatAfterMs: resendMs },
     );
