@@ -41,6 +41,7 @@ interface Figures {
   p99: number;
   cpuPerGB: number;
   cpuPct: number;
+  userPct: number;
   rss: number;
   firstFrameMs: number;
   gb: number;
@@ -55,7 +56,8 @@ async function measure(t: Target, n: number, stalled = 0): Promise<Figures> {
   const cpu0 = cpuSeconds(t.pid);
   const t0 = Date.now();
   await sleep(MEASURE_MS);
-  const cpu = cpuSeconds(t.pid) - cpu0;
+  const cpu1 = cpuSeconds(t.pid);
+  const cpu = cpu1.total - cpu0.total;
   const secs = (Date.now() - t0) / 1000;
   const bytes = viewers.reduce((a, v) => a + v.bytes, 0) - bytes0;
   const rss = rssMiB(t.pid);
@@ -79,6 +81,7 @@ async function measure(t: Target, n: number, stalled = 0): Promise<Figures> {
     p99: percentile(lat, 99),
     cpuPerGB: cpu / (bytes / 1e9),
     cpuPct: (100 * cpu) / secs,
+    userPct: (100 * (cpu1.user - cpu0.user)) / secs,
     rss,
     firstFrameMs: percentile(
       firsts.sort((a, b) => a - b),
@@ -98,7 +101,13 @@ async function main() {
     config,
     `http: { port: ${httpPort}, host: 127.0.0.1 }\nlog: { level: warn }\nprinters:\n  - id: bench\n    host: 127.0.0.1\n    access_code: benchcode\n    camera: chamber\n    ports: { chamber: ${simPort} }\n`,
   );
-  const gateway = startChild<unknown>(join(__dirname, '..', 'src', 'cli.js'), ['run', '--config', config]);
+  const gateway = startChild<unknown>(
+    join(__dirname, '..', 'src', 'cli.js'),
+    ['run', '--config', config],
+    {},
+    // BENCH_PROFILE=dir writes a CPU profile of the gateway there (open it in Chrome DevTools).
+    process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
+  );
   const bare = startChild<{ port: number }>(join(__dirname, 'lib', 'bare-broadcaster.js'), [
     String(simPort),
     'benchcode',
@@ -123,12 +132,12 @@ async function main() {
       `\nMJPEG fan-out, simulated printer at ${FPS} fps, ${MEASURE_MS / 1000} s per row (node ${process.version})`,
     );
     console.log(
-      '| target | viewers | stalled | p50 ms | p99 ms | CPU s/GB | CPU % | RSS MiB | first frame ms | GB |',
+      '| target | viewers | stalled | p50 ms | p99 ms | CPU s/GB | CPU % (user) | RSS MiB | first frame ms | GB |',
     );
     console.log('|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
       console.log(
-        `| ${r.target} | ${r.viewers} | ${r.stalled} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.cpuPerGB, 2)} | ${f(r.cpuPct)} | ${f(r.rss)} | ${f(r.firstFrameMs)} | ${f(r.gb, 3)} |`,
+        `| ${r.target} | ${r.viewers} | ${r.stalled} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.cpuPerGB, 2)} | ${f(r.cpuPct)} (${f(r.userPct)}) | ${f(r.rss)} | ${f(r.firstFrameMs)} | ${f(r.gb, 3)} |`,
       );
     }
     console.log('\nbambucam / bare (same viewers):');

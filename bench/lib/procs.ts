@@ -4,11 +4,13 @@ import { readFileSync } from 'node:fs';
 
 const CLK_TCK = 100; // Linux USER_HZ
 
-/** CPU seconds (user + system) a process has used so far. */
-export function cpuSeconds(pid: number): number {
+/** CPU seconds a process has used so far, in user space and in the kernel. */
+export function cpuSeconds(pid: number): { user: number; sys: number; total: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  const user = Number(fields[11]) / CLK_TCK;
+  const sys = Number(fields[12]) / CLK_TCK;
+  return { user, sys, total: user + sys };
 }
 
 export function rssMiB(pid: number): number {
@@ -25,9 +27,15 @@ export interface Child<T> {
 }
 
 /** Fork a Node script with IPC; it must send one message when ready and answer later messages. */
-export function startChild<T>(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Child<T> {
+export function startChild<T>(
+  script: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  execArgv: string[] = [],
+): Child<T> {
   const proc = fork(script, args, {
     env: { ...process.env, ...env },
+    execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ready = new Promise<T>((resolve, reject) => {
