@@ -1,4 +1,4 @@
-/** Run the real command line (src/cli.ts) in a child process, without a build. */
+/** Run the real command line (dist/cli.js, built by test/global-setup.js) in a child process. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
@@ -11,15 +11,11 @@ export interface CliRun {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
-  const child = spawn(
-    process.execPath,
-    ['-r', resolve(ROOT, 'test/register-ts.js'), resolve(ROOT, 'src/cli.ts'), ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [resolve(ROOT, 'dist/cli.js'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => {
     out += c.toString();

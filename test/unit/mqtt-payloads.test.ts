@@ -1,5 +1,5 @@
-import { buildConfig } from '../src/config/load';
-import { modelByProduct } from '../src/protocol/models';
+import { buildConfig } from '../../src/config/load';
+import { modelByProduct } from '../../src/protocol/models';
 import {
   getVersionRequest,
   ipFromLittleEndianU32,
@@ -13,7 +13,7 @@ import {
   readIpcam,
   readSystemResult,
   readVersion,
-} from '../src/protocol/mqtt-payloads';
+} from '../../src/protocol/mqtt-payloads';
 
 describe('printer MQTT payloads (PROTOCOLS.md §5)', () => {
   test('requests are the JSON the printer expects, sequence_id a string', () => {
