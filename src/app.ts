@@ -18,6 +18,8 @@ export interface AppTuning extends WorkerTuning {
   snapshotWaitMs?: number;
   /** Home Assistant: how often entity states are published. */
   haStateIntervalMs?: number;
+  /** Home Assistant: wait between attempts to reach its broker. */
+  haReconnectMs?: number;
 }
 
 export interface AppOptions {
@@ -81,6 +83,7 @@ export class App {
       log: this.log.child('homeassistant'),
       version: packageVersion(),
       stateIntervalMs: tuning?.haStateIntervalMs,
+      reconnectMs: tuning?.haReconnectMs,
     });
     this.ha.start();
   }

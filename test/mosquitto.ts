@@ -16,7 +16,7 @@ export function mosquittoPath(): string {
   throw new Error('mosquitto not found: install it (Debian/Ubuntu: apt-get install mosquitto; .ci/run does)');
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -33,10 +33,11 @@ export interface Mosquitto {
   stop(): Promise<void>;
 }
 
-export async function startMosquitto(): Promise<Mosquitto> {
+/** Start mosquitto on `port` (default: a free one). */
+export async function startMosquitto(port?: number): Promise<Mosquitto> {
   const bin = mosquittoPath();
   const dir = mkdtempSync(join(tmpdir(), 'bambucam-mosquitto-'));
-  const port = await freePort();
+  port ??= await freePort();
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(
     conf,

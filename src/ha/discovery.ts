@@ -39,6 +39,8 @@ export interface HaDiscoveryOptions {
   stateIntervalMs?: number;
   /** Longest wait for our retained discovery configs when (re)connecting. Default 5 s. */
   syncTimeoutMs?: number;
+  /** Wait between attempts to reach the broker. Default 5 s. */
+  reconnectMs?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -174,16 +176,19 @@ export class HaDiscovery {
       clientId: `bambucam_${this.nodeId}_${randomBytes(3).toString('hex')}`,
       clean: true,
       keepalive: 30,
-      reconnectPeriod: 5000,
+      reconnectPeriod: this.opts.reconnectMs ?? 5000,
       connectTimeout: 10_000,
       will: { topic: availabilityTopic(config), payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     this.client = client;
+    const shown = url.replace(/\/\/[^@/]*@/, '//');
+    let lastError: string | null = null;
     client.on('close', () => {
       this.ready = false;
     });
     client.on('connect', () => {
-      log.info(`connected to the Home Assistant MQTT broker at ${url}`);
+      lastError = null;
+      log.info(`connected to the Home Assistant MQTT broker at ${shown}`);
       this.syncing = this.onConnect().catch((err: Error) => log.warn(`discovery failed: ${err.message}`));
     });
     client.on('message', (topic, payload, packet) => {
@@ -195,7 +200,13 @@ export class HaDiscovery {
         this.refresh();
       }
     });
-    client.on('error', (err) => log.warn(`Home Assistant MQTT broker: ${err.message}`));
+    client.on('reconnect', () => log.debug(`reconnecting to ${shown}`));
+    client.on('error', (err) => {
+      // MQTT.js keeps retrying: say it once, not at every attempt.
+      if (err.message === lastError) return;
+      lastError = err.message;
+      log.warn(`Home Assistant MQTT broker at ${shown}: ${err.message}; retrying until it answers`);
+    });
     this.timer = setInterval(() => this.refresh(), this.opts.stateIntervalMs ?? 5000);
   }
 

@@ -79,6 +79,7 @@ export class ChamberLight {
     const { link, log } = this.opts;
     if (this.state === 'refused') return;
     const want = this.viewers > 0;
+    if (!want && !this.lit && this.state === 'left_on_by_user') this.state = 'idle';
     if (want === this.lit && this.state !== 'waiting_for_mqtt') return;
     if (!link.connected) {
       if (want && !this.lit) this.state = 'waiting_for_mqtt';

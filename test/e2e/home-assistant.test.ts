@@ -7,8 +7,8 @@ import { buildConfig } from '../../src/config/load';
 import { type SimulatedPrinter, startFleet, stopFleet } from '../../src/simulator/fleet';
 import { startCli } from '../cli-process';
 import { haSchemaProblems } from '../ha-schema';
-import { FAST_TUNING, httpGet, spec, waitFor } from '../helpers';
-import { type Mosquitto, observe, retained, startMosquitto } from '../mosquitto';
+import { captureLogs, FAST_TUNING, httpGet, spec, waitFor } from '../helpers';
+import { freePort, type Mosquitto, observe, retained, startMosquitto } from '../mosquitto';
 
 const CONFIG_PATTERN = 'homeassistant/+/bambucam/+/config';
 
@@ -109,6 +109,37 @@ describe('Home Assistant MQTT discovery (real mosquitto)', () => {
     const picture = await httpGet(url);
     expect(picture.status).toBe(200);
     expect(picture.body.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+  });
+
+  test('bambucam started before the broker publishes discovery once the broker comes up, and logs the wait once', async () => {
+    const logs = captureLogs('debug');
+    try {
+      const port = await freePort();
+      await mosquitto.stop();
+      fleet = await startFleet([spec({ fps: 2 })]);
+      const { config } = buildConfig({
+        http: { port: 0, host: '127.0.0.1' },
+        homeassistant: { url: `mqtt://bambucam:pw-in-url@127.0.0.1:${port}` },
+        printers: fleet.map((p) => p.configEntry()),
+      });
+      const app = new App({ config, tuning: { ...FAST_TUNING, haStateIntervalMs: 200, haReconnectMs: 200 } });
+      apps.push(app);
+      await app.start();
+      const attempts = () => logs.lines.filter((l) => l.includes('[homeassistant] reconnecting')).length;
+      await waitFor(() => attempts() >= 3, 20_000, 'three more attempts');
+      mosquitto = await startMosquitto(port);
+      await waitFor(
+        async () => (await retained(mosquitto.url, CONFIG_PATTERN)).size === 4,
+        20_000,
+        'configs',
+      );
+      const warnings = logs.lines.filter((l) => l.includes(' WARN  [homeassistant]'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('ECONNREFUSED');
+      for (const l of logs.lines) expect(l).not.toContain('pw-in-url');
+    } finally {
+      logs.restore();
+    }
   });
 
   test('availability flips to offline when bambucam is killed (retained last will)', async () => {
