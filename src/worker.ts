@@ -39,6 +39,7 @@ export class PrinterWorker {
   readonly mqtt: MqttLink | null;
   private readonly light: ChamberLight | null;
   private detection: { controller: AbortController; done: Promise<void> } | null = null;
+  private mqttModelWarned = false;
   // ---
 
   constructor(
@@ -71,6 +72,7 @@ export class PrinterWorker {
         ? new ChamberLight({ link: this.mqtt, log: log.child('light'), offDelayMs: tuning.lightOffDelayMs })
         : null;
     if (this.light) this.hub.on('demand', (n: number) => this.light?.setViewers(n));
+    this.mqtt?.on('version', () => this.checkMqttModel());
     // With MQTT, the printer's own word on the model comes before the serial prefix: decide in start().
     this.camera = this.mqtt ? decideFromConfig(printer) : decideCamera(printer);
     if (this.camera) this.createSource(this.camera);
@@ -146,6 +148,16 @@ export class PrinterWorker {
     await this.supervisor?.stop();
     await this.mqtt?.stop();
     this.hub.close();
+  }
+
+  /** Say once when the printer names a model whose camera differs from the one in use. */
+  private checkMqttModel(): void {
+    const model = this.mqtt?.model;
+    if (!model || !this.camera || model.camera === this.camera.kind || this.mqttModelWarned) return;
+    this.mqttModelWarned = true;
+    this.log.warn(
+      `the printer says it is a ${model.name}, whose camera is ${model.camera}, but ${this.camera.kind} is in use (${this.camera.reason}); set model: ${model.name} or camera: auto`,
+    );
   }
 
   /** The configured model, else the one the printer names over MQTT, else the serial prefix's. */

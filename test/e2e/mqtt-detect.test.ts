@@ -120,6 +120,27 @@ describe('printer MQTT link and camera detection', () => {
     expect(sim.stats.pushalls).toBe(1);
   });
 
+  test('a configured model that contradicts the printer is named in the log', async () => {
+    const logs = captureLogs();
+    try {
+      gw = await startGateway([spec({ model: 'X1C', serial: '00M00A000000079', mqtt: true })], {
+        entry: (p) => ({ ...p.autoEntry(), model: 'P1S' }),
+      });
+      await waitFor(
+        () =>
+          logs.lines.some((l) =>
+            l.includes('the printer says it is a X1C, whose camera is rtsps, but chamber is in use'),
+          ),
+        20_000,
+        'the warning',
+      );
+      const p = await api(gw, gw.fleet[0].spec.id);
+      expect(p.camera).toEqual({ kind: 'chamber', reason: 'model P1S in the configuration' });
+    } finally {
+      logs.restore();
+    }
+  });
+
   describe('without serial or MQTT: port probe', () => {
     let rtspStandIn: Server | undefined;
     afterEach(async () => {
