@@ -93,7 +93,7 @@ export function printerEntities(
     unique_id: `${uid}_${suffix}`,
     availability: [{ topic: availabilityTopic(config) }],
     device,
-    origin: { name: 'bambucam', sw_version: version, support_url: `${baseUrl}/` },
+    origin: { name: 'bambucam', sw_version: version },
   });
   return [
     {

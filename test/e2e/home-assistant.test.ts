@@ -8,6 +8,7 @@ import { type SimulatedPrinter, startFleet, stopFleet } from '../../src/simulato
 import { startCli } from '../cli-process';
 import { haSchemaProblems } from '../ha-schema';
 import { captureLogs, FAST_TUNING, httpGet, spec, waitFor } from '../helpers';
+import { MjpegClient } from '../mjpeg-client';
 import { freePort, type Mosquitto, observe, retained, startMosquitto } from '../mosquitto';
 
 const CONFIG_PATTERN = 'homeassistant/+/bambucam/+/config';
@@ -109,6 +110,30 @@ describe('Home Assistant MQTT discovery (real mosquitto)', () => {
     const picture = await httpGet(url);
     expect(picture.status).toBe(200);
     expect(picture.body.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+
+    // A viewer shows in the viewers sensor; new frames give Home Assistant a new picture URL.
+    const viewer = new MjpegClient(`${base}/printers/${id}/stream.mjpeg`);
+    await viewer.waitForParts(1);
+    const later = await waitFor(
+      async () => {
+        const r = await retained(mosquitto.url, `bambucam/${id}/#`);
+        return r.get(`bambucam/${id}/viewers`) === '1' && r.get(`bambucam/${id}/image_url`) !== url
+          ? r
+          : null;
+      },
+      20_000,
+      'viewers 1 and a refreshed image URL',
+    );
+    viewer.close();
+    expect(later!.get(`bambucam/${id}/image_url`)).toMatch(
+      new RegExp(`^${base}/printers/${id}/snapshot\\.jpg\\?t=\\d+$`),
+    );
+    await waitFor(
+      async () =>
+        (await retained(mosquitto.url, `bambucam/${id}/viewers`)).get(`bambucam/${id}/viewers`) === '0',
+      20_000,
+      'viewers back to 0',
+    );
   });
 
   test('bambucam started before the broker publishes discovery once the broker comes up, and logs the wait once', async () => {
