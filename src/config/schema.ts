@@ -72,7 +72,7 @@ export const gatewaySchema = {
     },
     base_url: {
       doc: "How Home Assistant reaches bambucam over HTTP, e.g. http://192.168.1.20:8090 (for the camera picture and the device link). Default: http://<http.host, or this machine's name when 0.0.0.0>:<http.port>.",
-      format: formats.nullableString,
+      format: formats.nullableHttpUrl,
       default: null as string | null,
       nullable: true,
       env: 'BAMBUCAM_HA_BASE_URL',

@@ -173,6 +173,9 @@ describe('configuration keys of issue 6', () => {
     expect(() => buildConfig({ homeassistant: { base_topic: 'a/#' }, printers: [] }, {})).toThrow(
       /homeassistant\.base_topic.*wildcards/,
     );
+    expect(() => buildConfig({ homeassistant: { base_url: 'gateway:8090' }, printers: [] }, {})).toThrow(
+      /homeassistant\.base_url.*http:\/\//,
+    );
     const { problems } = buildConfig({ printers: [{ ...printer, light: 'on' }] }, {});
     expect(problems[0]).toMatch(/printers\[0\]\.light/);
   });
