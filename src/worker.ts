@@ -170,8 +170,18 @@ export class PrinterWorker {
   /** Status for the API: never contains the access code or viewer code. */
   toJSON(): Record<string, unknown> {
     const latest = this.hub.latest;
-    const outputs = this.hub.outputCounters();
-    const viewers = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.viewers]));
+    const outputs: Record<string, object> = {};
+    for (const [name, counters] of Object.entries(this.hub.outputCounters())) {
+      const backlogs = this.hub.subscribers(name).map((sub) => sub.backlogBytes());
+      outputs[name] = {
+        ...counters,
+        backlog_bytes: backlogs.reduce((a, b) => a + b, 0),
+        max_viewer_backlog_bytes: Math.max(0, ...backlogs),
+      };
+    }
+    const viewers = Object.fromEntries(
+      Object.entries(this.hub.outputCounters()).map(([k, v]) => [k, v.viewers]),
+    );
     return {
       id: this.printer.id,
       name: this.printer.name,
