@@ -241,3 +241,18 @@ export function parseSps(sps: Buffer): SpsInfo {
     height: (2 - frameMbsOnly) * heightMapUnits * 16 - subH * (crop[2] + crop[3]),
   };
 }
+
+/** Annex-B bytes in, complete access units out (one picture of delay: a unit ends when the next begins). */
+export class AnnexBAccessUnits {
+  private readonly parser = new AnnexBParser();
+  private readonly assembler = new AccessUnitAssembler();
+
+  push(chunk: Buffer): AccessUnit[] {
+    const out: AccessUnit[] = [];
+    for (const nal of this.parser.push(chunk)) {
+      const unit = this.assembler.push(nal);
+      if (unit) out.push(unit);
+    }
+    return out;
+  }
+}

@@ -106,9 +106,13 @@ export class RtspStreamParser {
   }
 }
 
-function headerBlock(headers: Record<string, string | number>, body: Buffer | undefined): string {
+export type HeaderValues = Record<string, string | number | string[]>;
+
+function headerBlock(headers: HeaderValues, body: Buffer | undefined): string {
   let out = '';
-  for (const [name, value] of Object.entries(headers)) out += `${name}: ${value}\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) out += `${name}: ${v}\r\n`;
+  }
   if (body?.length) out += `Content-Length: ${body.length}\r\n`;
   return out;
 }
@@ -116,7 +120,7 @@ function headerBlock(headers: Record<string, string | number>, body: Buffer | un
 export function serializeRequest(
   method: string,
   uri: string,
-  headers: Record<string, string | number>,
+  headers: HeaderValues,
   body?: Buffer,
 ): Buffer {
   const head = `${method} ${uri} RTSP/1.0\r\n${headerBlock(headers, body)}\r\n`;
@@ -142,7 +146,7 @@ export const STATUS_REASONS: Record<number, string> = {
 
 export function serializeResponse(
   status: number,
-  headers: Record<string, string | number>,
+  headers: HeaderValues,
   body?: Buffer,
 ): Buffer {
   const head = `RTSP/1.0 ${status} ${STATUS_REASONS[status] ?? 'Unknown'}\r\n${headerBlock(headers, body)}\r\n`;
