@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net';
 import type { GatewayConfig } from './config/load';
 import { locateFfmpeg } from './ffmpeg/locate';
 import { type Logger, rootLogger } from './log';
-import { RTSPS_PATH, RTSPS_USER } from './source/rtsps';
 import { createHttpApp, listen } from './serve/http/server';
 import { LIVE555_REALM, RtspServer, type ViewerLimits } from './serve/rtsp-server';
+import { RTSPS_PATH, RTSPS_USER } from './source/rtsps';
 import { generateCertificate, type KeyAndCert } from './tls/certs';
 import { PrinterWorker, type WorkerTuning } from './worker';
 
@@ -66,7 +66,9 @@ export class App {
           : e.code === 'EACCES'
             ? 'ports below 1024 need privileges (run as root, grant CAP_NET_BIND_SERVICE, or choose a port above 1023)'
             : e.message;
-      this.log.error(`${what}: cannot listen on ${host}:${port}: ${hint} — this output is disabled, everything else runs`);
+      this.log.error(
+        `${what}: cannot listen on ${host}:${port}: ${hint} — this output is disabled, everything else runs`,
+      );
       return false;
     }
   }
@@ -97,7 +99,8 @@ export class App {
       if (!native || worker.camera.kind !== 'rtsps') continue;
       const host = native.host ?? '0.0.0.0';
       const credentials = [{ username: RTSPS_USER, password: worker.printer.accessCode }];
-      if (worker.printer.viewerCode) credentials.push({ username: RTSPS_USER, password: worker.printer.viewerCode });
+      if (worker.printer.viewerCode)
+        credentials.push({ username: RTSPS_USER, password: worker.printer.viewerCode });
       // TODO(lead): use the per-printer CA-signed leaf from src/tls/ca.ts once merged.
       const identity =
         this.opts.nativeTlsIdentity?.(worker.id) ??

@@ -214,7 +214,8 @@ export class PrinterWorker {
 
   private transcoderJson(): Record<string, unknown> | null {
     const t = this.encoder ?? this.decoder;
-    if (!t) return this.transcoderError ? { kind: null, running: false, last_error: this.transcoderError } : null;
+    if (!t)
+      return this.transcoderError ? { kind: null, running: false, last_error: this.transcoderError } : null;
     return {
       kind: this.encoder ? 'encoder' : 'decoder',
       running: t.running,

@@ -1,8 +1,8 @@
 /** Test helpers: boot the real app against simulated printers on loopback, capture logs, read HTTP. */
 import { type IncomingMessage, request } from 'node:http';
 import { App, type AppTuning } from '../src/app';
-import { locateFfmpeg } from '../src/ffmpeg/locate';
 import { buildConfig } from '../src/config/load';
+import { locateFfmpeg } from '../src/ffmpeg/locate';
 import { type LogLevel, setLogLevel, setLogSink } from '../src/log';
 import {
   type SimulatedPrinter,
@@ -88,7 +88,9 @@ export async function startGateway(
   } = {},
 ): Promise<Gateway> {
   const fleet = await startFleet(specs);
-  const rtspsFleet = opts.rtsps?.length ? await startRtspsFleet(opts.rtsps, locateFfmpeg()?.path ?? 'ffmpeg') : [];
+  const rtspsFleet = opts.rtsps?.length
+    ? await startRtspsFleet(opts.rtsps, locateFfmpeg()?.path ?? 'ffmpeg')
+    : [];
   const loaded = buildConfig({
     http: { port: 0, host: '127.0.0.1' },
     rtsp: { port: 0, host: '127.0.0.1' },

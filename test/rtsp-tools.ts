@@ -29,11 +29,29 @@ export function ffprobe(url: string, timeoutMs = 20_000): Promise<ProbedStream[]
 }
 
 /** Decode `frames` pictures from an RTSP(S) URL with ffmpeg; resolves with the decoded frame count. */
-export function ffmpegDecode(url: string, frames: number, timeoutMs = 20_000): Promise<{ frames: number; stderr: string }> {
+export function ffmpegDecode(
+  url: string,
+  frames: number,
+  timeoutMs = 20_000,
+): Promise<{ frames: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       FFMPEG,
-      ['-hide_banner', '-v', 'error', '-stats', '-rtsp_transport', 'tcp', '-i', url, '-frames:v', String(frames), '-f', 'null', '-'],
+      [
+        '-hide_banner',
+        '-v',
+        'error',
+        '-stats',
+        '-rtsp_transport',
+        'tcp',
+        '-i',
+        url,
+        '-frames:v',
+        String(frames),
+        '-f',
+        'null',
+        '-',
+      ],
       { timeout: timeoutMs },
       (err, _stdout, stderr) => {
         if (err) return reject(new Error(`ffmpeg failed: ${stderr || err.message}`));
@@ -54,7 +72,21 @@ export class FfmpegViewer {
   constructor(url: string) {
     this.child = spawn(
       FFMPEG,
-      ['-hide_banner', '-v', 'error', '-nostats', '-progress', 'pipe:1', '-rtsp_transport', 'tcp', '-i', url, '-f', 'null', '-'],
+      [
+        '-hide_banner',
+        '-v',
+        'error',
+        '-nostats',
+        '-progress',
+        'pipe:1',
+        '-rtsp_transport',
+        'tcp',
+        '-i',
+        url,
+        '-f',
+        'null',
+        '-',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child.stdout?.on('data', (d: Buffer) => {

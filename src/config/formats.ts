@@ -67,10 +67,16 @@ export const formats = {
     if (!Array.isArray(value)) fail('must be a list of { username, password }');
     value.forEach((u, i) => {
       const v = u as Record<string, unknown>;
-      if (typeof u !== 'object' || u === null || Array.isArray(u)) fail(`[${i}] must be { username, password }`);
+      if (typeof u !== 'object' || u === null || Array.isArray(u))
+        fail(`[${i}] must be { username, password }`);
       for (const key of Object.keys(v))
-        if (key !== 'username' && key !== 'password') fail(`[${i}]: unknown key "${key}" (allowed: username, password)`);
-      if (typeof v.username !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(v.username) || v.username.includes(':'))
+        if (key !== 'username' && key !== 'password')
+          fail(`[${i}]: unknown key "${key}" (allowed: username, password)`);
+      if (
+        typeof v.username !== 'string' ||
+        !/^[\x21-\x7e]{1,64}$/.test(v.username) ||
+        v.username.includes(':')
+      )
         fail(`[${i}].username must be 1-64 printable characters without spaces or ":"`);
       if (typeof v.password !== 'string' || v.password.length === 0 || v.password.length > 128)
         fail(`[${i}].password must be 1-128 characters`);

@@ -7,11 +7,17 @@
  * It outlives source restarts: `discontinuity()` re-bases timestamps so every viewer sees one
  * continuous RTP timeline across encoder or printer reconnects.
  */
-import { EventEmitter } from 'node:events';
+
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { type AccessUnit, NAL, nalType, parseSps, type SpsInfo } from '../protocol/h264';
 import { interleavedHeader } from '../protocol/rtsp/message';
-import { encodeRtpHeader, type H264Payload, packetizeAccessUnit, RTP_HEADER_BYTES } from '../protocol/rtsp/rtp-h264';
+import {
+  encodeRtpHeader,
+  type H264Payload,
+  packetizeAccessUnit,
+  RTP_HEADER_BYTES,
+} from '../protocol/rtsp/rtp-h264';
 import { RateMeter } from './rate';
 
 export const PAYLOAD_TYPE = 96;
@@ -146,7 +152,8 @@ export class H264Stream extends EventEmitter {
       else if (delta > 0 && delta < 90000) this.frameTicks = delta;
     }
     if (this.offset === null) {
-      const next = this.lastOut === null ? randomBytes(4).readUInt32BE(0) : (this.lastOut + this.frameTicks) >>> 0;
+      const next =
+        this.lastOut === null ? randomBytes(4).readUInt32BE(0) : (this.lastOut + this.frameTicks) >>> 0;
       this.offset = (next - src) >>> 0;
     }
     this.lastSource = src;

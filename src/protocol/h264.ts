@@ -106,7 +106,11 @@ export class AccessUnitAssembler {
     let done: AccessUnit | null = null;
     const startsNew =
       this.sawVcl &&
-      (t === NAL.AUD || t === NAL.SPS || t === NAL.PPS || t === NAL.SEI || (isVcl(t) && firstSliceOfPicture(nal)));
+      (t === NAL.AUD ||
+        t === NAL.SPS ||
+        t === NAL.PPS ||
+        t === NAL.SEI ||
+        (isVcl(t) && firstSliceOfPicture(nal)));
     if (startsNew) done = this.take();
     this.nals.push(nal);
     if (isVcl(t)) this.sawVcl = true;

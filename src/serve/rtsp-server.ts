@@ -343,30 +343,37 @@ export class RtspServer {
   private dispatch(conn: Connection, req: RtspRequest): void {
     switch (req.method) {
       case 'OPTIONS':
-        return this.reply(conn, req, 200, { Public: PUBLIC });
+        this.reply(conn, req, 200, { Public: PUBLIC });
+        return;
       case 'DESCRIBE':
         void this.describe(conn, req);
         return;
       case 'SETUP':
-        return this.setup(conn, req);
+        this.setup(conn, req);
+        return;
       case 'PLAY':
-        return this.play(conn, req);
+        this.play(conn, req);
+        return;
       case 'PAUSE': {
         if (!this.checkSession(conn, req)) return;
         conn.session?.viewer?.stop();
         if (conn.session) conn.session.viewer = null;
-        return this.reply(conn, req, 200, { Session: conn.session?.id ?? '' });
+        this.reply(conn, req, 200, { Session: conn.session?.id ?? '' });
+        return;
       }
       case 'GET_PARAMETER':
       case 'SET_PARAMETER':
-        return this.reply(conn, req, 200, conn.session ? { Session: conn.session.id } : {});
+        this.reply(conn, req, 200, conn.session ? { Session: conn.session.id } : {});
+        return;
       case 'TEARDOWN': {
         const id = conn.session?.id;
         conn.cleanup();
-        return this.reply(conn, req, 200, id ? { Session: id } : {});
+        this.reply(conn, req, 200, id ? { Session: id } : {});
+        return;
       }
       default:
-        return this.reply(conn, req, 405, { Allow: PUBLIC });
+        this.reply(conn, req, 405, { Allow: PUBLIC });
+        return;
     }
   }
 
@@ -386,7 +393,10 @@ export class RtspServer {
 
   private async describe(conn: Connection, req: RtspRequest): Promise<void> {
     const found = this.lookup(req.uri);
-    if (!found) return this.reply(conn, req, 404);
+    if (!found) {
+      this.reply(conn, req, 404);
+      return;
+    }
     if (!this.authorized(conn, req, found.mount)) return;
     const { stream } = found.mount;
     // Wanting the stream starts its encoder (chamber printers); held until the connection ends.
@@ -404,23 +414,26 @@ export class RtspServer {
       control: 'track1',
       address: conn.socket.localAddress?.replace(/^::ffff:/, '') ?? '0.0.0.0',
     });
-    this.reply(
-      conn,
-      req,
-      200,
-      { 'Content-Base': base, 'Content-Type': 'application/sdp' },
-      Buffer.from(sdp),
-    );
+    this.reply(conn, req, 200, { 'Content-Base': base, 'Content-Type': 'application/sdp' }, Buffer.from(sdp));
   }
 
   private setup(conn: Connection, req: RtspRequest): void {
     const found = this.lookup(req.uri);
-    if (!found) return this.reply(conn, req, 404);
+    if (!found) {
+      this.reply(conn, req, 404);
+      return;
+    }
     if (!this.authorized(conn, req, found.mount)) return;
     const transports = parseTransports(req.headers.transport ?? '');
     const tcp = transports.find((t) => t.lower === 'tcp' && !t.multicast);
-    if (!tcp) return this.reply(conn, req, 461);
-    if (conn.session && conn.session.path !== found.path) return this.reply(conn, req, 459);
+    if (!tcp) {
+      this.reply(conn, req, 461);
+      return;
+    }
+    if (conn.session && conn.session.path !== found.path) {
+      this.reply(conn, req, 459);
+      return;
+    }
     const channel = tcp.interleaved?.[0] ?? 0;
     const timeoutS = this.opts.sessionTimeoutS ?? (this.opts.live555 ? 65 : 60);
     conn.releaseDemand ??= found.mount.stream.want();
@@ -456,7 +469,9 @@ export class RtspServer {
     const { stream } = session.mount;
     const first = stream.currentGop[0];
     const trackUrl = `${req.uri.replace(/\/+$/, '')}/track1`;
-    const rtpInfo = first ? `url=${trackUrl};seq=${first.firstSeq};rtptime=${first.timestamp}` : `url=${trackUrl}`;
+    const rtpInfo = first
+      ? `url=${trackUrl};seq=${first.firstSeq};rtptime=${first.timestamp}`
+      : `url=${trackUrl}`;
     this.reply(conn, req, 200, {
       Session: session.id,
       Range: 'npt=0.000-',

@@ -8,8 +8,9 @@
  * The picture comes from one ffmpeg (testsrc2 → libx264 baseline, Annex-B) per simulated printer,
  * served by bambucam's own RTSP server in its LIVE555 mode.
  */
-import { H264Stream } from '../hub/h264-stream';
+
 import { FfmpegProcess } from '../ffmpeg/process';
+import { H264Stream } from '../hub/h264-stream';
 import { rootLogger } from '../log';
 import { AnnexBAccessUnits } from '../protocol/h264';
 import { RtspServer } from '../serve/rtsp-server';
@@ -130,7 +131,8 @@ export class SimulatedRtspsCamera {
     const server = this.server;
     if (!server) return;
     this.server = null;
-    for (const k of Object.keys(this.previous) as (keyof typeof this.previous)[]) this.previous[k] += server.stats[k];
+    for (const k of Object.keys(this.previous) as (keyof typeof this.previous)[])
+      this.previous[k] += server.stats[k];
     await server.stop();
   }
 

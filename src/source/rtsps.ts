@@ -82,7 +82,11 @@ export class RtspsSource {
       status.set('connecting', `connecting to ${this.url}`);
       status.connectionsOpened++;
       status.connectionsOpen++;
-      const socket: TLSSocket = connect({ host, port, ...printerTlsOptions(this.opts.tls, this.opts.serial) });
+      const socket: TLSSocket = connect({
+        host,
+        port,
+        ...printerTlsOptions(this.opts.tls, this.opts.serial),
+      });
       socket.setNoDelay(true);
 
       const fail = (err: Error) => {
@@ -102,12 +106,20 @@ export class RtspsSource {
         } else socket.destroy();
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      arm(connectTimeoutMs, `no TLS handshake from ${where} within ${connectTimeoutMs / 1000} s (printer unreachable?)`);
+      arm(
+        connectTimeoutMs,
+        `no TLS handshake from ${where} within ${connectTimeoutMs / 1000} s (printer unreachable?)`,
+      );
 
-      const send = (method: string, uri: string, headers: Record<string, string> = {}): Promise<RtspResponse> => {
+      const send = (
+        method: string,
+        uri: string,
+        headers: Record<string, string> = {},
+      ): Promise<RtspResponse> => {
         const n = ++cseq;
         const all: Record<string, string | number> = { CSeq: n, 'User-Agent': 'bambucam', ...headers };
-        if (challenge) all.Authorization = authorizationFor(challenge, RTSPS_USER, this.opts.accessCode, method, uri);
+        if (challenge)
+          all.Authorization = authorizationFor(challenge, RTSPS_USER, this.opts.accessCode, method, uri);
         socket.write(serializeRequest(method, uri, all));
         return new Promise((res, rej) => {
           const t = setTimeout(() => {
@@ -127,14 +139,19 @@ export class RtspsSource {
         if (res.status === 401) {
           const offered = parseChallenge(res.headers['www-authenticate'] ?? '');
           if (!offered || challenge) {
-            throw new AuthError(`wrong access code: ${where} refused the RTSPS credentials (401 to ${method})`);
+            throw new AuthError(
+              `wrong access code: ${where} refused the RTSPS credentials (401 to ${method})`,
+            );
           }
           challenge = offered;
           res = await send(method, uri, headers);
           if (res.status === 401)
-            throw new AuthError(`wrong access code: ${where} refused the RTSPS credentials (401 to ${method})`);
+            throw new AuthError(
+              `wrong access code: ${where} refused the RTSPS credentials (401 to ${method})`,
+            );
         }
-        if (res.status !== 200) throw new Error(`${where} answered ${method} with ${res.status} ${res.reason}`);
+        if (res.status !== 200)
+          throw new Error(`${where} answered ${method} with ${res.status} ${res.reason}`);
         return res;
       };
 

@@ -1,5 +1,14 @@
 import { parseSps } from '../../src/protocol/h264';
-import { type Gateway, captureLogs, httpGet, httpJson, rtspsSpec, spec, startGateway, waitFor } from '../helpers';
+import {
+  captureLogs,
+  type Gateway,
+  httpGet,
+  httpJson,
+  rtspsSpec,
+  spec,
+  startGateway,
+  waitFor,
+} from '../helpers';
 import { MjpegClient } from '../mjpeg-client';
 import { FfmpegViewer, ffmpegDecode, ffprobe } from '../rtsp-tools';
 
@@ -77,13 +86,18 @@ describe('RTSP output', () => {
   test('20 RTSP viewers + MJPEG + snapshots on an RTSPS printer: one printer session; survives ffmpeg SIGKILL and a printer drop', async () => {
     const logs = captureLogs('debug');
     try {
-      gw = await startGateway([], { rtsps: [rtspsSpec({ maxConnections: 1 })], tuning: { ffmpegBackoffMs: [200, 500] } });
+      gw = await startGateway([], {
+        rtsps: [rtspsSpec({ maxConnections: 1 })],
+        tuning: { ffmpegBackoffMs: [200, 500] },
+      });
       const sim = gw.rtspsFleet[0];
       const id = sim.spec.id;
       const url = `${gw.rtspBase}/${id}`;
       for (let i = 0; i < 20; i++) viewers.push(new FfmpegViewer(url));
       const mjpeg = new MjpegClient(`${gw.base}/printers/${id}/stream.mjpeg`);
-      const snaps = await Promise.all(Array.from({ length: 5 }, () => httpGet(`${gw!.base}/printers/${id}/snapshot.jpg`)));
+      const snaps = await Promise.all(
+        Array.from({ length: 5 }, () => httpGet(`${gw!.base}/printers/${id}/snapshot.jpg`)),
+      );
       for (const s of snaps) {
         expect(s.status).toBe(200);
         expect(s.body.subarray(0, 4)).toEqual(Buffer.from([0xff, 0xd8, 0xff, 0xe0]));
@@ -107,15 +121,27 @@ describe('RTSP output', () => {
       const worker = gw.app.workers.get(id)!;
       const pid = worker.decoder!.process.pid!;
       process.kill(pid, 'SIGKILL');
-      await waitFor(() => worker.decoder!.process.pid && worker.decoder!.process.pid !== pid, 10_000, 'decoder restart');
+      await waitFor(
+        () => worker.decoder!.process.pid && worker.decoder!.process.pid !== pid,
+        10_000,
+        'decoder restart',
+      );
       const before = mjpeg.parts.length;
-      await waitFor(() => mjpeg.parts.length > before + 2, 15_000, 'MJPEG to continue after the decoder restart');
+      await waitFor(
+        () => mjpeg.parts.length > before + 2,
+        15_000,
+        'MJPEG to continue after the decoder restart',
+      );
 
       // The printer drops every connection: bambucam reconnects once, viewers stay and pictures resume.
       const counts = viewers.map((v) => v.frames);
       await sim.camera.dropConnections();
       await waitFor(() => sim.camera.stats.sessionsStarted === 2, 15_000, 'one new upstream session');
-      await waitFor(() => viewers.every((v, i) => v.frames > counts[i] + 30), 30_000, 'pictures to resume for every viewer');
+      await waitFor(
+        () => viewers.every((v, i) => v.frames > counts[i] + 30),
+        30_000,
+        'pictures to resume for every viewer',
+      );
       expect(viewers.every((v) => v.running)).toBe(true);
       expect(sim.camera.stats.refused).toBe(0);
       mjpeg.close();
@@ -133,7 +159,11 @@ describe('RTSP output', () => {
     const [a, b] = gw.rtspsFleet;
     const wa = gw.app.workers.get(a.spec.id)!;
     const wb = gw.app.workers.get(b.spec.id)!;
-    await waitFor(() => wa.status.state === 'streaming' && wb.status.state === 'streaming', 15_000, 'streaming');
+    await waitFor(
+      () => wa.status.state === 'streaming' && wb.status.state === 'streaming',
+      15_000,
+      'streaming',
+    );
     a.camera.setAccessCode('changed0');
     await a.camera.dropConnections();
     await b.camera.setLiveview('port-closed');

@@ -64,7 +64,9 @@ describe('RTSP messages', () => {
 
   test('serializes with CRLF and Content-Length', () => {
     const bytes = serializeRequest('DESCRIBE', 'rtsp://h/x', { CSeq: 2, Accept: 'application/sdp' });
-    expect(bytes.toString()).toBe('DESCRIBE rtsp://h/x RTSP/1.0\r\nCSeq: 2\r\nAccept: application/sdp\r\n\r\n');
+    expect(bytes.toString()).toBe(
+      'DESCRIBE rtsp://h/x RTSP/1.0\r\nCSeq: 2\r\nAccept: application/sdp\r\n\r\n',
+    );
     expect(serializeResponse(461, { CSeq: 4 }).toString()).toBe(
       'RTSP/1.0 461 Unsupported Transport\r\nCSeq: 4\r\n\r\n',
     );
@@ -85,7 +87,9 @@ describe('RTSP messages', () => {
 
 describe('RTSP authentication', () => {
   test('Digest without qop matches RFC 2617 arithmetic (LIVE555 style)', () => {
-    const challenge = parseChallenge('Digest realm="LIVE555 Streaming Media", nonce="0123456789abcdef0123456789abcdef"')!;
+    const challenge = parseChallenge(
+      'Digest realm="LIVE555 Streaming Media", nonce="0123456789abcdef0123456789abcdef"',
+    )!;
     expect(challenge).toMatchObject({ scheme: 'digest', realm: 'LIVE555 Streaming Media' });
     const header = digestAuthorization({
       username: 'bblp',
@@ -101,7 +105,9 @@ describe('RTSP authentication', () => {
     const users = [{ username: 'bblp', password: '12345678' }];
     expect(verifyAuthorization(header, 'DESCRIBE', users, opts)).toBe('bblp');
     expect(verifyAuthorization(header, 'SETUP', users, opts)).toBeNull();
-    expect(verifyAuthorization(header, 'DESCRIBE', [{ username: 'bblp', password: 'other' }], opts)).toBeNull();
+    expect(
+      verifyAuthorization(header, 'DESCRIBE', [{ username: 'bblp', password: 'other' }], opts),
+    ).toBeNull();
     expect(verifyAuthorization(header, 'DESCRIBE', users, { ...opts, nonce: 'stale' })).toBeNull();
   });
 
@@ -143,7 +149,12 @@ describe('SDP', () => {
     expect(sdp).toContain('profile-level-id=42C01F;');
     const parsed = parseSdp(sdp);
     expect(parsed.control).toBe('*');
-    expect(parsed.media[0]).toMatchObject({ media: 'video', payloadType: 96, codec: 'H264', clockRate: 90000 });
+    expect(parsed.media[0]).toMatchObject({
+      media: 'video',
+      payloadType: 96,
+      codec: 'H264',
+      clockRate: 90000,
+    });
     expect(parsed.media[0].control).toBe('track1');
     expect(spropParameterSets(parsed.media[0].fmtp)).toEqual([SPS, PPS]);
   });
@@ -201,7 +212,13 @@ describe('H.264', () => {
 
 describe('RTP H.264', () => {
   test('RTP header round trip', () => {
-    const h = encodeRtpHeader({ payloadType: 96, marker: true, sequence: 65535, timestamp: 0xfffffff0, ssrc: 0xdeadbeef });
+    const h = encodeRtpHeader({
+      payloadType: 96,
+      marker: true,
+      sequence: 65535,
+      timestamp: 0xfffffff0,
+      ssrc: 0xdeadbeef,
+    });
     expect(h.toString('hex')).toBe('80e0fffffffffff0deadbeef');
     const pkt = decodeRtpPacket(Buffer.concat([h, Buffer.from([0x41, 1])]));
     expect(pkt).toMatchObject({ payloadType: 96, marker: true, sequence: 65535, timestamp: 0xfffffff0 });
@@ -242,13 +259,15 @@ describe('RTP H.264', () => {
     expect(out[0]).toMatchObject({ key: true, timestamp: 9000, lossBefore: false });
     expect(out[0].nals).toEqual(unit);
 
-    const stap = Buffer.concat([
-      Buffer.from([24, 0, SPS.length]),
-      SPS,
-      Buffer.from([0, PPS.length]),
-      PPS,
-    ]);
-    const next = dep.push({ payloadType: 96, marker: false, sequence: 200, timestamp: 12000, ssrc: 1, payload: stap });
+    const stap = Buffer.concat([Buffer.from([24, 0, SPS.length]), SPS, Buffer.from([0, PPS.length]), PPS]);
+    const next = dep.push({
+      payloadType: 96,
+      marker: false,
+      sequence: 200,
+      timestamp: 12000,
+      ssrc: 1,
+      payload: stap,
+    });
     expect(next).toEqual([]);
     const last = dep.push({
       payloadType: 96,
@@ -264,10 +283,32 @@ describe('RTP H.264', () => {
   });
 
   test('real libx264 output survives packetize → depacketize byte for byte', () => {
-    const run = spawnSync('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
-      '-frames:v', '30', '-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'ultrafast', '-g', '10', '-f', 'h264', 'pipe:1',
-    ], { maxBuffer: 64 * 1024 * 1024 });
+    const run = spawnSync(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=640x360:rate=30',
+        '-frames:v',
+        '30',
+        '-c:v',
+        'libx264',
+        '-profile:v',
+        'baseline',
+        '-preset',
+        'ultrafast',
+        '-g',
+        '10',
+        '-f',
+        'h264',
+        'pipe:1',
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
     expect(run.status).toBe(0);
     const parser = new AnnexBParser();
     const asm = new AccessUnitAssembler();
@@ -283,7 +324,14 @@ describe('RTP H.264', () => {
     let seq = 0;
     const back = units.flatMap((u, i) =>
       packetizeAccessUnit(u.nals).flatMap((p) =>
-        dep.push({ payloadType: 96, marker: p.marker, sequence: seq++, timestamp: i * 3000, ssrc: 7, payload: p.payload }),
+        dep.push({
+          payloadType: 96,
+          marker: p.marker,
+          sequence: seq++,
+          timestamp: i * 3000,
+          ssrc: 7,
+          payload: p.payload,
+        }),
       ),
     );
     expect(toAnnexB(back.flatMap((u) => u.nals))).toEqual(toAnnexB(units.flatMap((u) => u.nals)));

@@ -76,12 +76,7 @@ export function digestAuthorization(input: DigestInput): string {
   const nonce = challenge.nonce ?? '';
   const ha1 = md5(`${username}:${challenge.realm}:${password}`);
   const useQop = challenge.qop?.split(',').some((q) => q.trim() === 'auth');
-  const parts = [
-    `username="${username}"`,
-    `realm="${challenge.realm}"`,
-    `nonce="${nonce}"`,
-    `uri="${uri}"`,
-  ];
+  const parts = [`username="${username}"`, `realm="${challenge.realm}"`, `nonce="${nonce}"`, `uri="${uri}"`];
   if (useQop) {
     const nc = (input.nc ?? 1).toString(16).padStart(8, '0');
     const cnonce = input.cnonce ?? randomBytes(8).toString('hex');

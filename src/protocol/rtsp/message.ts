@@ -117,12 +117,7 @@ function headerBlock(headers: HeaderValues, body: Buffer | undefined): string {
   return out;
 }
 
-export function serializeRequest(
-  method: string,
-  uri: string,
-  headers: HeaderValues,
-  body?: Buffer,
-): Buffer {
+export function serializeRequest(method: string, uri: string, headers: HeaderValues, body?: Buffer): Buffer {
   const head = `${method} ${uri} RTSP/1.0\r\n${headerBlock(headers, body)}\r\n`;
   return body?.length ? Buffer.concat([Buffer.from(head, 'latin1'), body]) : Buffer.from(head, 'latin1');
 }
@@ -144,11 +139,7 @@ export const STATUS_REASONS: Record<number, string> = {
   505: 'RTSP Version Not Supported',
 };
 
-export function serializeResponse(
-  status: number,
-  headers: HeaderValues,
-  body?: Buffer,
-): Buffer {
+export function serializeResponse(status: number, headers: HeaderValues, body?: Buffer): Buffer {
   const head = `RTSP/1.0 ${status} ${STATUS_REASONS[status] ?? 'Unknown'}\r\n${headerBlock(headers, body)}\r\n`;
   return body?.length ? Buffer.concat([Buffer.from(head, 'latin1'), body]) : Buffer.from(head, 'latin1');
 }

@@ -170,4 +170,3 @@ export class H264Depacketizer {
     return unit;
   }
 }
-
