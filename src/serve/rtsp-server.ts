@@ -94,7 +94,7 @@ export function uriPath(uri: string): string {
 
 class Viewer implements H264Subscriber {
   waitingForKey = true;
-  congestedSince: number | null = null;
+  private stallTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
 
   constructor(
@@ -113,6 +113,8 @@ class Viewer implements H264Subscriber {
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
   }
 
   offer(unit: StreamUnit, stream: H264Stream): void {
@@ -120,17 +122,11 @@ class Viewer implements H264Subscriber {
     const socket = this.conn.socket;
     if (socket.destroyed) return;
     if (socket.writableLength > this.maxQueuedBytes) {
-      const now = Date.now();
-      this.congestedSince ??= now;
       counters.dropped++;
       this.waitingForKey = true;
-      if (now - this.congestedSince > this.stallMs) {
-        counters.stalled++;
-        this.conn.close(`viewer could not take pictures for ${Math.round(this.stallMs / 1000)} s`);
-      }
+      this.watchStall(counters);
       return;
     }
-    this.congestedSince = null;
     if (this.waitingForKey && !unit.key) {
       counters.dropped++;
       return;
@@ -138,6 +134,25 @@ class Viewer implements H264Subscriber {
     this.waitingForKey = false;
     counters.delivered++;
     socket.write(stream.wire(unit, this.channel));
+  }
+
+  /** Congested: close the viewer unless its socket drains within `stallMs`. */
+  private watchStall(counters: { stalled: number }): void {
+    if (this.stallTimer) return;
+    const socket = this.conn.socket;
+    const onDrain = () => {
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    };
+    socket.once('drain', onDrain);
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = null;
+      socket.off('drain', onDrain);
+      if (socket.destroyed || socket.writableLength <= this.maxQueuedBytes) return;
+      counters.stalled++;
+      this.conn.close(`viewer could not take pictures for ${Math.round(this.stallMs / 1000)} s`);
+    }, this.stallMs);
+    this.stallTimer.unref();
   }
 
   close(reason: string): void {
