@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { parseSps } from '../../src/protocol/h264';
 import {
   captureLogs,
@@ -10,7 +11,7 @@ import {
   waitFor,
 } from '../helpers';
 import { MjpegClient } from '../mjpeg-client';
-import { FfmpegViewer, ffmpegDecode, ffprobe } from '../rtsp-tools';
+import { FFPROBE, FfmpegViewer, ffmpegDecode, ffprobe } from '../rtsp-tools';
 
 jest.setTimeout(60_000);
 
@@ -44,6 +45,67 @@ describe('RTSP output', () => {
     const worker = gw.app.workers.get(id)!;
     await waitFor(() => !worker.encoder?.running, 15_000, 'the encoder to stop when idle');
     expect(gw.fleet[0].camera.stats.tcpConnections).toBe(1);
+  });
+
+  test('a 0.5 fps chamber camera still gives constant-rate H.264 with a keyframe every 2 s; the encoder survives SIGKILL', async () => {
+    gw = await startGateway([spec({ fps: 0.5 })], { tuning: { ffmpegBackoffMs: [200, 500] } });
+    const id = gw.fleet[0].spec.id;
+    const url = `${gw.rtspBase}/${id}`;
+    const frames = await new Promise<{ key: boolean; pts: number }[]>((resolve, reject) => {
+      execFile(
+        FFPROBE,
+        // biome-ignore format: argv pairs
+        ['-v', 'error', '-rtsp_transport', 'tcp', '-read_intervals', '%+6', '-select_streams', 'v', '-show_frames',
+          '-show_entries', 'frame=key_frame,pts_time,best_effort_timestamp_time', '-of', 'json', url],
+        { timeout: 30_000, maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          if (err) return reject(new Error(stderr || err.message));
+          const parsed = JSON.parse(stdout) as {
+            frames: { key_frame: number; pts_time?: string; best_effort_timestamp_time?: string }[];
+          };
+          // ffmpeg's RTSP demuxer leaves the very first picture without a timestamp: it is at 0.
+          resolve(
+            parsed.frames.map((f, i) => ({
+              key: f.key_frame === 1,
+              pts:
+                f.pts_time === undefined && i === 0 ? 0 : Number(f.pts_time ?? f.best_effort_timestamp_time),
+            })),
+          );
+        },
+      );
+    });
+    // 6 s at the default 5 fps: about 30 pictures, though the camera sent about 3.
+    expect(frames.length).toBeGreaterThanOrEqual(20);
+    const keys = frames.filter((f) => f.key).map((f) => f.pts);
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < keys.length; i++) expect(keys[i] - keys[i - 1]).toBeLessThanOrEqual(2.05);
+
+    const viewer = new FfmpegViewer(url);
+    viewers.push(viewer);
+    await waitFor(() => viewer.frames > 5, 20_000, 'the viewer to decode');
+    const worker = gw.app.workers.get(id)!;
+    const pid = worker.encoder!.process.pid!;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => worker.encoder!.process.restarts === 1, 10_000, 'encoder restart');
+    const after = viewer.frames;
+    await waitFor(() => viewer.frames > after + 10, 20_000, 'pictures to resume after the encoder restart');
+    expect(viewer.running).toBe(true);
+  });
+
+  test('a snapshot of an idle RTSPS printer starts the decoder and gets a fresh picture; the decoder stops when idle', async () => {
+    gw = await startGateway([], { rtsps: [rtspsSpec()], tuning: { idleStopMs: 1000 } });
+    const id = gw.rtspsFleet[0].spec.id;
+    const worker = gw.app.workers.get(id)!;
+    await waitFor(() => worker.status.state === 'streaming', 15_000, 'streaming');
+    expect(worker.decoder!.running).toBe(false);
+    const asked = Date.now();
+    const snap = await httpGet(`${gw.base}/printers/${id}/snapshot.jpg`);
+    expect(snap.status).toBe(200);
+    expect(snap.body.subarray(0, 4)).toEqual(Buffer.from([0xff, 0xd8, 0xff, 0xe0]));
+    expect(worker.hub.latest!.receivedAt).toBeGreaterThanOrEqual(asked);
+    await waitFor(() => !worker.decoder!.running, 10_000, 'the decoder to stop when idle');
+    const api = await httpJson<PrinterJson>(`${gw.base}/api/printers/${id}`);
+    expect(api.transcoder).toMatchObject({ running: false });
   });
 
   test('an RTSPS printer is copied (no re-encoding) to rtsp://gw/<id>, one upstream session', async () => {
@@ -152,10 +214,7 @@ describe('RTSP output', () => {
   });
 
   test('a wrong access code and LAN Only Liveview off show in the API with the reason', async () => {
-    gw = await startGateway([], {
-      rtsps: [rtspsSpec(), rtspsSpec()],
-      entry: (p) => (p.spec.id === 'x-wrong' ? {} : {}),
-    });
+    gw = await startGateway([], { rtsps: [rtspsSpec(), rtspsSpec()] });
     const [a, b] = gw.rtspsFleet;
     const wa = gw.app.workers.get(a.spec.id)!;
     const wb = gw.app.workers.get(b.spec.id)!;
