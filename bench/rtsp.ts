@@ -1,0 +1,174 @@
+/**
+ * RTSP benchmarks (figures for docs/benchmarks.md, not pass/fail):
+ *  - fan-out: gateway CPU and RSS with N = 1, 10, 50 RTSP viewers of an RTSPS printer (copy path)
+ *  - encoder CPU for one chamber printer whose camera sends 1 and 5 fps
+ *  - decoder CPU for one RTSPS printer at the default JPEG rate
+ *  - time to first picture for a new RTSP viewer (ffmpeg, process start included)
+ * Run: npm run bench:rtsp
+ */
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from '../src/app';
+import { buildConfig } from '../src/config/load';
+import { locateFfmpeg } from '../src/ffmpeg/locate';
+import { setLogLevel } from '../src/log';
+import {
+  type SimulatedPrinter,
+  type SimulatedRtspsPrinter,
+  startFleet,
+  startRtspsFleet,
+  stopFleet,
+  stopRtspsFleet,
+} from '../src/simulator/fleet';
+
+const FFMPEG = locateFfmpeg()?.path ?? 'ffmpeg';
+const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 10_000);
+const TICKS = 100; // USER_HZ on Linux
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+/** Percent of one core used by `pid` over the window. */
+async function cpuOf(pid: number, ms = WINDOW_MS): Promise<number> {
+  const a = procCpuSeconds(pid);
+  await sleep(ms);
+  return ((procCpuSeconds(pid) - a) / (ms / 1000)) * 100;
+}
+
+async function selfCpu(ms = WINDOW_MS): Promise<number> {
+  const a = process.cpuUsage();
+  await sleep(ms);
+  const d = process.cpuUsage(a);
+  return ((d.user + d.system) / 1000 / ms) * 100;
+}
+
+const mb = (b: number) => Math.round((b / 1024 / 1024) * 10) / 10;
+const pct = (n: number) => `${n.toFixed(1)} %`;
+
+async function gateway(
+  chamber: SimulatedPrinter[],
+  rtsps: SimulatedRtspsPrinter[],
+  printerExtra: Record<string, unknown> = {},
+): Promise<App> {
+  const loaded = buildConfig({
+    http: { port: 0, host: '127.0.0.1' },
+    rtsp: { port: 0, host: '127.0.0.1' },
+    printers: [...chamber, ...rtsps].map((p) => ({ ...p.configEntry(), ...printerExtra })),
+  });
+  const app = new App({ config: loaded.config, tuning: { idleStopMs: 2000 } });
+  await app.start();
+  return app;
+}
+
+function startViewers(url: string, n: number): Promise<{ stop: () => void }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(__dirname, 'rtsp-viewers.js'), url, String(n)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve({ stop: () => child.kill('SIGKILL') });
+    });
+    child.on('error', reject);
+  });
+}
+
+function timeToFirstPicture(url: string): Promise<number> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    execFile(
+      FFMPEG,
+      ['-v', 'error', '-rtsp_transport', 'tcp', '-i', url, '-frames:v', '1', '-f', 'null', '-'],
+      { timeout: 30_000 },
+      (err) => (err ? reject(err) : resolve(Date.now() - started)),
+    );
+  });
+}
+
+async function fanOut(lines: string[]): Promise<void> {
+  const rtsps = await startRtspsFleet(
+    [{ id: 'x1c', name: 'X1C', serial: '00M00A000000001', accessCode: '12345678', model: 'X1C', width: 1280, height: 720 }],
+    FFMPEG,
+  );
+  const app = await gateway([], rtsps, { native: { rtsps: false } });
+  const url = `rtsp://127.0.0.1:${app.rtspPort}/x1c`;
+  await sleep(3000);
+  // Baseline: the source alone (and the simulator's server in this same process).
+  const base = await selfCpu();
+  lines.push('| viewers | gateway CPU (% of a core) | per viewer above baseline | RSS |', '|---|---|---|---|');
+  lines.push(`| 0 | ${pct(base)} | — | ${mb(process.memoryUsage().rss)} MB |`);
+  for (const n of [1, 10, 50]) {
+    const viewers = await startViewers(url, n);
+    await sleep(2000);
+    const cpu = await selfCpu();
+    lines.push(`| ${n} | ${pct(cpu)} | ${pct((cpu - base) / n)} | ${mb(process.memoryUsage().rss)} MB |`);
+    viewers.stop();
+    await sleep(1000);
+  }
+  const ttf: number[] = [];
+  for (let i = 0; i < 5; i++) ttf.push(await timeToFirstPicture(url));
+  lines.push('', `Time to first decoded picture, RTSPS printer (ffmpeg start included, 5 runs): ${ttf.join(', ')} ms`);
+
+  // Decoder: a JPEG viewer (snapshot kept warm by an MJPEG-like subscriber) on the same printer.
+  const worker = app.workers.get('x1c')!;
+  const sub = worker.hub.subscribe({ send: (_f, done) => done(), close: () => {} }, { output: 'bench' });
+  await sleep(3000);
+  const decoderPid = worker.decoder?.process.pid;
+  if (decoderPid) {
+    const frames0 = worker.hub.framesIn;
+    const cpu = await cpuOf(decoderPid);
+    const fps = ((worker.hub.framesIn - frames0) * 1000) / WINDOW_MS;
+    lines.push(
+      '',
+      `Decoder (H.264 1280×720 30 fps → JPEG at the default ${worker.printer.jpegFps} fps): ffmpeg ${pct(cpu)} of a core, ${fps.toFixed(1)} JPEG/s`,
+    );
+  }
+  sub.unsubscribe();
+  await app.stop();
+  await stopRtspsFleet(rtsps);
+}
+
+async function encoder(lines: string[]): Promise<void> {
+  lines.push('', '| chamber camera fps | encoder ffmpeg CPU (% of a core) | H.264 out fps | time to first picture |', '|---|---|---|---|');
+  for (const fps of [1, 5]) {
+    const fleet = await startFleet([
+      { id: 'p1s', name: 'P1S', serial: '01P00A000000001', accessCode: '12345678', model: 'P1S', fps },
+    ]);
+    const app = await gateway(fleet, [], { native: { chamber: false } });
+    const url = `rtsp://127.0.0.1:${app.rtspPort}/p1s`;
+    await sleep(2500);
+    const first = await timeToFirstPicture(url); // cold: the encoder starts for this viewer
+    const viewers = await startViewers(url, 1);
+    await sleep(2000);
+    const worker = app.workers.get('p1s')!;
+    const pid = worker.encoder?.process.pid;
+    const units0 = worker.h264.unitsIn;
+    const cpu = pid ? await cpuOf(pid) : Number.NaN;
+    const outFps = ((worker.h264.unitsIn - units0) * 1000) / WINDOW_MS;
+    lines.push(`| ${fps} | ${pct(cpu)} | ${outFps.toFixed(1)} | ${first} ms (encoder cold start) |`);
+    viewers.stop();
+    await app.stop();
+    await stopFleet(fleet);
+  }
+}
+
+async function main(): Promise<void> {
+  setLogLevel('error');
+  const lines: string[] = [`RTSP benchmarks, ${new Date().toISOString()}, ${WINDOW_MS / 1000} s windows`, ''];
+  await fanOut(lines);
+  await encoder(lines);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exit(1);
+  },
+);
