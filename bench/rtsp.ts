@@ -92,7 +92,17 @@ function timeToFirstPicture(url: string): Promise<number> {
 
 async function fanOut(lines: string[]): Promise<void> {
   const rtsps = await startRtspsFleet(
-    [{ id: 'x1c', name: 'X1C', serial: '00M00A000000001', accessCode: '12345678', model: 'X1C', width: 1280, height: 720 }],
+    [
+      {
+        id: 'x1c',
+        name: 'X1C',
+        serial: '00M00A000000001',
+        accessCode: '12345678',
+        model: 'X1C',
+        width: 1280,
+        height: 720,
+      },
+    ],
     FFMPEG,
   );
   const app = await gateway([], rtsps, { native: { rtsps: false } });
@@ -100,7 +110,10 @@ async function fanOut(lines: string[]): Promise<void> {
   await sleep(3000);
   // Baseline: the source alone (and the simulator's server in this same process).
   const base = await selfCpu();
-  lines.push('| viewers | gateway CPU (% of a core) | per viewer above baseline | RSS |', '|---|---|---|---|');
+  lines.push(
+    '| viewers | gateway CPU (% of a core) | per viewer above baseline | RSS |',
+    '|---|---|---|---|',
+  );
   lines.push(`| 0 | ${pct(base)} | — | ${mb(process.memoryUsage().rss)} MB |`);
   for (const n of [1, 10, 50]) {
     const viewers = await startViewers(url, n);
@@ -112,7 +125,10 @@ async function fanOut(lines: string[]): Promise<void> {
   }
   const ttf: number[] = [];
   for (let i = 0; i < 5; i++) ttf.push(await timeToFirstPicture(url));
-  lines.push('', `Time to first decoded picture, RTSPS printer (ffmpeg start included, 5 runs): ${ttf.join(', ')} ms`);
+  lines.push(
+    '',
+    `Time to first decoded picture, RTSPS printer (ffmpeg start included, 5 runs): ${ttf.join(', ')} ms`,
+  );
 
   // Decoder: a JPEG viewer (snapshot kept warm by an MJPEG-like subscriber) on the same printer.
   const worker = app.workers.get('x1c')!;
@@ -134,7 +150,11 @@ async function fanOut(lines: string[]): Promise<void> {
 }
 
 async function encoder(lines: string[]): Promise<void> {
-  lines.push('', '| chamber camera fps | encoder ffmpeg CPU (% of a core) | H.264 out fps | time to first picture |', '|---|---|---|---|');
+  lines.push(
+    '',
+    '| chamber camera fps | encoder ffmpeg CPU (% of a core) | H.264 out fps | time to first picture |',
+    '|---|---|---|---|',
+  );
   for (const fps of [1, 5]) {
     const fleet = await startFleet([
       { id: 'p1s', name: 'P1S', serial: '01P00A000000001', accessCode: '12345678', model: 'P1S', fps },
