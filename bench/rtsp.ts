@@ -8,11 +8,14 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { App } from '../src/app';
 import { buildConfig } from '../src/config/load';
 import { locateFfmpeg } from '../src/ffmpeg/locate';
 import { setLogLevel } from '../src/log';
+import { RtspStreamParser, serializeRequest } from '../src/protocol/rtsp/message';
+import { decodeRtpPacket, H264Depacketizer } from '../src/protocol/rtsp/rtp-h264';
 import {
   type SimulatedPrinter,
   type SimulatedRtspsPrinter,
@@ -66,15 +69,60 @@ async function gateway(
   return app;
 }
 
-function startViewers(url: string, n: number): Promise<{ stop: () => void }> {
+interface Viewers {
+  stop: () => void;
+  /** Bytes all viewers received in the last second. */
+  lastBytesPerSecond: number;
+}
+
+function startViewers(url: string, n: number): Promise<Viewers> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(__dirname, 'rtsp-viewers.js'), url, String(n)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    const viewers: Viewers = { stop: () => child.kill('SIGKILL'), lastBytesPerSecond: 0 };
     child.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve({ stop: () => child.kill('SIGKILL') });
+      const text = d.toString();
+      for (const m of text.matchAll(/bytes (\d+)/g)) viewers.lastBytesPerSecond = Number(m[1]);
+      if (text.includes('ready')) resolve(viewers);
     });
     child.on('error', reject);
+  });
+}
+
+/** ms from connecting to holding a complete keyframe, with a minimal RTSP client (no decoder start-up). */
+function timeToKeyframe(url: string): Promise<number> {
+  const started = Date.now();
+  const { hostname, port } = new URL(url.replace(/^rtsp:/, 'http:'));
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const parser = new RtspStreamParser();
+    const dep = new H264Depacketizer();
+    let cseq = 0;
+    const send = (method: string, uri: string, extra: Record<string, string> = {}) =>
+      socket.write(serializeRequest(method, uri, { CSeq: ++cseq, ...extra }));
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('no keyframe within 20 s'));
+    }, 20_000);
+    socket.on('connect', () => send('DESCRIBE', url));
+    socket.on('error', reject);
+    socket.on('data', (d: Buffer) => {
+      for (const m of parser.push(d)) {
+        if (m.kind === 'response') {
+          if (cseq === 1)
+            send('SETUP', `${url}/track1`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+          else if (cseq === 2) send('PLAY', url, { Session: (m.headers.session ?? '').split(';')[0] });
+        } else if (m.kind === 'interleaved' && m.channel === 0) {
+          if (dep.push(decodeRtpPacket(m.data)).some((u) => u.key)) {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(Date.now() - started);
+            return;
+          }
+        }
+      }
+    });
   });
 }
 
@@ -119,7 +167,10 @@ async function fanOut(lines: string[]): Promise<void> {
     const viewers = await startViewers(url, n);
     await sleep(2000);
     const cpu = await selfCpu();
-    lines.push(`| ${n} | ${pct(cpu)} | ${pct((cpu - base) / n)} | ${mb(process.memoryUsage().rss)} MB |`);
+    const mbit = ((viewers.lastBytesPerSecond * 8) / 1e6).toFixed(1);
+    lines.push(
+      `| ${n} | ${pct(cpu)} | ${pct((cpu - base) / n)} | ${mb(process.memoryUsage().rss)} MB | ${mbit} Mbit/s |`,
+    );
     viewers.stop();
     await sleep(1000);
   }
@@ -162,15 +213,17 @@ async function encoder(lines: string[]): Promise<void> {
     const app = await gateway(fleet, [], { native: { chamber: false } });
     const url = `rtsp://127.0.0.1:${app.rtspPort}/p1s`;
     await sleep(2500);
-    const first = await timeToFirstPicture(url); // cold: the encoder starts for this viewer
+    const cold = await timeToKeyframe(url); // the encoder starts for this viewer
     const viewers = await startViewers(url, 1);
     await sleep(2000);
+    const warm = await timeToKeyframe(url);
+    const first = await timeToFirstPicture(url);
     const worker = app.workers.get('p1s')!;
     const pid = worker.encoder?.process.pid;
     const units0 = worker.h264.unitsIn;
     const cpu = pid ? await cpuOf(pid) : Number.NaN;
     const outFps = ((worker.h264.unitsIn - units0) * 1000) / WINDOW_MS;
-    lines.push(`| ${fps} | ${pct(cpu)} | ${outFps.toFixed(1)} | ${first} ms (encoder cold start) |`);
+    lines.push(`| ${fps} | ${pct(cpu)} | ${outFps.toFixed(1)} | ${cold} ms | ${warm} ms | ${first} ms |`);
     viewers.stop();
     await app.stop();
     await stopFleet(fleet);

@@ -17,7 +17,7 @@ jest.setTimeout(60_000);
 
 interface PrinterJson {
   id: string;
-  source: { state: string; reason: string | null };
+  source: { state: string; reason: string | null; last_error: string | null };
   viewers: Record<string, number>;
   transcoder: { running: boolean; pid: number | null; restarts: number } | null;
   h264: { width: number | null; height: number | null };
@@ -214,7 +214,7 @@ describe('RTSP output', () => {
   });
 
   test('a wrong access code and LAN Only Liveview off show in the API with the reason', async () => {
-    gw = await startGateway([], { rtsps: [rtspsSpec(), rtspsSpec()] });
+    gw = await startGateway([], { rtsps: [rtspsSpec(), rtspsSpec()], tuning: { longBackoffMs: [300] } });
     const [a, b] = gw.rtspsFleet;
     const wa = gw.app.workers.get(a.spec.id)!;
     const wb = gw.app.workers.get(b.spec.id)!;
@@ -230,9 +230,20 @@ describe('RTSP output', () => {
     await waitFor(() => wb.status.state === 'liveview_off', 15_000, 'liveview_off');
     const apiA = await httpJson<PrinterJson>(`${gw.base}/api/printers/${a.spec.id}`);
     const apiB = await httpJson<PrinterJson>(`${gw.base}/api/printers/${b.spec.id}`);
-    expect(apiA.source.reason).toMatch(/wrong access code/);
-    expect(apiB.source.reason).toMatch(/LAN Only Liveview/);
+    // last_error: the state may already be 'connecting' again (short backoff in this test).
+    expect(apiA.source.last_error).toMatch(/wrong access code/);
+    expect(apiB.source.last_error).toMatch(/refused the connection: LAN Only Liveview is off/);
     expect(JSON.stringify(apiA)).not.toContain(a.spec.accessCode);
+    // The other "off" behaviour: the port takes the connection and closes it at once.
+    await b.camera.setLiveview('close-at-once');
+    await waitFor(
+      () => wb.status.state === 'liveview_off' && /closed .*LAN Only Liveview/.test(wb.status.reason ?? ''),
+      15_000,
+      'liveview_off after a connection closed at once',
+    );
+    // Liveview back on: streaming resumes without a restart.
+    await b.camera.setLiveview('on');
+    await waitFor(() => wb.status.state === 'streaming', 15_000, 'streaming again');
   });
 
   test('keeps the printer session alive past LIVE555 session timeout and handles frozen RTP timestamps', async () => {
