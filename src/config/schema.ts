@@ -111,7 +111,7 @@ export const printerSchema = {
   h264_fps: {
     doc: 'Chamber printers: frame rate of the H.264 stream made from the JPEG pictures (constant, whatever the camera sends).',
     format: formats.positiveNumber,
-    default: 5,
+    default: 10,
   },
   jpeg_fps: {
     doc: 'RTSPS printers: JPEG pictures per second made from the H.264 stream for snapshot, MJPEG and native :6000 viewers.',

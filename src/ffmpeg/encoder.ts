@@ -26,7 +26,7 @@ export interface JpegToH264EncoderOptions {
   backoffMs?: number[];
 }
 
-export const ENCODER_FPS = 5;
+export const ENCODER_FPS = 10;
 export const KEYFRAME_SECONDS = 2;
 
 export class JpegToH264Encoder {

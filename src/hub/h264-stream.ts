@@ -199,6 +199,11 @@ export class H264Stream extends EventEmitter {
     return this.gop;
   }
 
+  /** Pictures per second from the source's timestamp steps, or null before two pictures. */
+  get nominalFps(): number | null {
+    return this.unitsIn > 1 && this.frameTicks > 0 ? 90000 / this.frameTicks : null;
+  }
+
   get hasParameters(): boolean {
     return this.sps !== null && this.pps !== null;
   }

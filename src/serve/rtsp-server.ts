@@ -68,6 +68,7 @@ export interface RtspServerOptions {
 export const DEFAULT_MAX_QUEUED_BYTES = 2 * 1024 * 1024;
 export const DEFAULT_STALL_MS = 10_000;
 export const DESCRIBE_WAIT_MS = 10_000;
+export const IDLE_CONNECTION_MS = 60_000;
 const PUBLIC = 'OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER';
 export const LIVE555_REALM = 'LIVE555 Streaming Media';
 
@@ -291,6 +292,10 @@ export class RtspServer {
     }
     socket.setNoDelay(true);
     const conn = new Connection(this, socket, this.opts.log);
+    // A connection that neither plays nor talks for a minute is abandoned (a playing one always writes).
+    socket.setTimeout(IDLE_CONNECTION_MS, () => {
+      if (!conn.session?.viewer) conn.close('idle: no request for 60 s');
+    });
     this.conns.add(conn);
     this.stats.connectionsOpen++;
     socket.on('data', (chunk: Buffer) => {
@@ -427,6 +432,8 @@ export class RtspServer {
       pps: stream.pps,
       name: this.opts.live555 ? 'Session streamed by "bambu"' : `bambucam ${stream.name}`,
       control: 'track1',
+      // LIVE555 on the printers does not send it; bambucam does, so ffmpeg need not measure the rate.
+      framerate: this.opts.live555 ? undefined : (stream.nominalFps ?? undefined),
       address: conn.socket.localAddress?.replace(/^::ffff:/, '') ?? '0.0.0.0',
     });
     this.reply(conn, req, 200, { 'Content-Base': base, 'Content-Type': 'application/sdp' }, Buffer.from(sdp));

@@ -74,7 +74,7 @@ describe('RTSP output', () => {
         },
       );
     });
-    // 6 s at the default 5 fps: about 30 pictures, though the camera sent about 3.
+    // 6 s at the default 10 fps: about 60 pictures, though the camera sent about 3.
     expect(frames.length).toBeGreaterThanOrEqual(20);
     const keys = frames.filter((f) => f.key).map((f) => f.pts);
     expect(keys.length).toBeGreaterThanOrEqual(2);

@@ -14,6 +14,8 @@ export interface H264SdpOptions {
   /** Origin address for o= and c= lines. */
   address?: string;
   sessionId?: string;
+  /** Pictures per second, when constant: `a=framerate` spares clients (ffmpeg) seconds of probing. */
+  framerate?: number;
 }
 
 export function profileLevelId(sps: Buffer): string {
@@ -35,6 +37,7 @@ export function buildH264Sdp(opts: H264SdpOptions): string {
     `m=video 0 RTP/AVP ${pt}`,
     `a=rtpmap:${pt} H264/90000`,
     `a=fmtp:${pt} packetization-mode=1;profile-level-id=${profileLevelId(opts.sps)};sprop-parameter-sets=${sprop}`,
+    ...(opts.framerate ? [`a=framerate:${Math.round(opts.framerate * 1000) / 1000}`] : []),
     `a=control:${opts.control ?? 'track1'}`,
     '',
   ].join('\r\n');
