@@ -169,7 +169,7 @@ async function fanOut(lines: string[]): Promise<void> {
     const cpu = await selfCpu();
     const mbit = ((viewers.lastBytesPerSecond * 8) / 1e6).toFixed(1);
     lines.push(
-      `| ${n} | ${pct(cpu)} | ${pct((cpu - base) / n)} | ${mb(process.memoryUsage().rss)} MB | ${mbit} Mbit/s |`,
+      `| ${n} | ${pct(cpu)} | ${((cpu - base) / n).toFixed(2)} % | ${mb(process.memoryUsage().rss)} MB | ${mbit} Mbit/s |`,
     );
     viewers.stop();
     await sleep(1000);
