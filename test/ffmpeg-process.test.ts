@@ -40,21 +40,32 @@ describe('supervised ffmpeg', () => {
     expect(p.running).toBe(false);
   });
 
-  test('a silent process is killed and restarted', async () => {
-    const p = new FfmpegProcess({
-      path: FFMPEG,
-      // Reads stdin forever and writes nothing until it gets input: silent.
-      args: ['-hide_banner', '-loglevel', 'error', '-f', 'mjpeg', '-i', 'pipe:0', '-f', 'null', '-'],
-      log: rootLogger.child('test'),
-      stdinIsInput: true,
-      onStdout: () => {},
-      silentMs: 500,
-      backoffMs: [100],
-    });
-    p.start();
-    await waitFor(() => p.restarts >= 1, 10_000, 'a restart after silence');
-    await p.stop();
-    expect(p.running).toBe(false);
+  test('a process that is fed but stays silent is killed and restarted; an unfed one is left alone', async () => {
+    const make = () =>
+      new FfmpegProcess({
+        path: FFMPEG,
+        // Bytes that are no JPEG: ffmpeg reads them and never outputs anything.
+        args: ['-hide_banner', '-loglevel', 'error', '-f', 'mjpeg', '-i', 'pipe:0', '-f', 'mjpeg', 'pipe:1'],
+        log: rootLogger.child('test'),
+        stdinIsInput: true,
+        onStdout: () => {},
+        silentMs: 500,
+        backoffMs: [100],
+      });
+    const fed = make();
+    const unfed = make();
+    fed.start();
+    unfed.start();
+    const feeder = setInterval(() => fed.write(Buffer.alloc(64, 0x55)), 50);
+    try {
+      await waitFor(() => fed.restarts >= 1, 10_000, 'a restart after silence');
+      expect(fed.lastError).toMatch(/silent|SIGKILL/);
+      expect(unfed.restarts).toBe(0);
+    } finally {
+      clearInterval(feeder);
+      await Promise.all([fed.stop(), unfed.stop()]);
+    }
+    expect(fed.running || unfed.running).toBe(false);
   });
 
   test('a stop during start does not leak the process', async () => {

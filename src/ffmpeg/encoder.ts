@@ -107,5 +107,7 @@ export class JpegToH264Encoder {
     this.sub = null;
     this.latest = null;
     await this.process.stop();
+    // A later viewer should not start on minutes-old pictures.
+    this.opts.stream.dropGop();
   }
 }

@@ -37,6 +37,8 @@ export class FfmpegProcess extends EventEmitter {
   restarts = 0;
   lastError: string | null = null;
   lastOutputAt: number | null = null;
+  /** First write to stdin since the process started: a process nobody fed yet is not "silent". */
+  private firstInputAt: number | null = null;
   private child: ChildProcess | null = null;
   private stderrTail = '';
   private wanted = false;
@@ -70,6 +72,7 @@ export class FfmpegProcess extends EventEmitter {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed || !stdin.writable) return false;
     if (stdin.writableLength > 4 * 1024 * 1024) return false;
+    this.firstInputAt ??= Date.now();
     stdin.write(chunk);
     return true;
   }
@@ -84,6 +87,7 @@ export class FfmpegProcess extends EventEmitter {
     this.startedAt = Date.now();
     this.stderrTail = '';
     this.lastOutputAt = null;
+    this.firstInputAt = null;
     log.debug(`starting ${redact([path, ...args].join(' '))}`);
     const child = spawn(path, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
@@ -141,7 +145,8 @@ export class FfmpegProcess extends EventEmitter {
     this.watchdog = setInterval(
       () => {
         const now = Date.now();
-        const since = this.lastOutputAt ?? this.startedAt;
+        if (this.opts.stdinIsInput && this.firstInputAt === null) return;
+        const since = Math.max(this.lastOutputAt ?? 0, this.firstInputAt ?? this.startedAt);
         const limit = this.lastOutputAt === null ? grace : silentMs;
         if (now - since > limit) {
           this.opts.log.warn(`no output for ${Math.round((now - since) / 1000)} s: killing ffmpeg`);

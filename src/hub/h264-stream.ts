@@ -89,6 +89,12 @@ export class H264Stream extends EventEmitter {
     this.pps = pps;
   }
 
+  /** Forget the cached pictures (their source stopped): new viewers wait for a fresh keyframe. */
+  dropGop(): void {
+    this.gop = [];
+    this.gopBytes = 0;
+  }
+
   /** The next unit re-bases timestamps (a new source run or a new encoder process). */
   discontinuity(): void {
     this.offset = null;
