@@ -104,7 +104,7 @@ export const printerSchema = {
     sensitive: true,
   },
   rtsps_wallclock: {
-    doc: "RTSPS printers: stamp pictures with the time they arrive instead of the printer's RTP timestamps (for P2S firmware whose timestamps do not advance).",
+    doc: "RTSPS printers: stamp pictures with the time they arrive instead of the printer's RTP timestamps (P2S firmware whose timestamps do not advance; also switched on by itself when 30 pictures in a row share a timestamp).",
     format: Boolean,
     default: false,
   },

@@ -44,6 +44,8 @@ export interface RtspsSourceOptions {
 }
 
 export const RTSPS_USER = 'bblp';
+/** Pictures in a row with one RTP timestamp before the source switches to arrival times. */
+export const FROZEN_UNITS = 30;
 export const RTSPS_PATH = '/streaming/live/1';
 export const LIVEVIEW_HINT =
   'turn on "LAN Only Liveview" on the printer (screen: Settings > Network/LAN Only; H2 printers have it off by default)';
@@ -77,6 +79,9 @@ export class RtspsSource {
       let keepAlive: NodeJS.Timeout | null = null;
       let playing = false;
       let secure = false;
+      let wallclock = !!this.opts.wallclock;
+      let frozen = 0;
+      let lastTimestamp: number | null = null;
       const pending = new Map<number, (res: RtspResponse) => void>();
 
       status.set('connecting', `connecting to ${this.url}`);
@@ -162,7 +167,18 @@ export class RtspsSource {
           log.info(`streaming from ${this.url}, first picture after ${Date.now() - startedAt} ms`);
         }
         arm(frameTimeoutMs, `no picture from ${where} for ${frameTimeoutMs / 1000} s`);
-        const ts = this.opts.wallclock ? Math.round(Date.now() * 90) : unit.timestamp;
+        if (!wallclock) {
+          // P2S firmware 01.02: RTP timestamps that never advance. Seen for a second: use arrival time.
+          frozen = lastTimestamp === unit.timestamp ? frozen + 1 : 0;
+          lastTimestamp = unit.timestamp;
+          if (frozen >= FROZEN_UNITS) {
+            wallclock = true;
+            log.warn(
+              `${where} sends RTP timestamps that do not advance: using arrival times (set rtsps_wallclock: true to say so)`,
+            );
+          }
+        }
+        const ts = wallclock ? Math.round(Date.now() * 90) : unit.timestamp;
         stream.push(unit, ts);
       };
 
