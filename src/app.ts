@@ -54,7 +54,7 @@ export class App {
   }
 
   /** Bind a server; a failure disables only this output, with a line that says why and what to do. */
-  private async tryListen(server: RtspServer, what: string, host: string, port: number): Promise<boolean> {
+  private async tryListen(server: RtspServer, log: Logger, host: string, port: number): Promise<boolean> {
     try {
       await server.start();
       return true;
@@ -66,9 +66,7 @@ export class App {
           : e.code === 'EACCES'
             ? 'ports below 1024 need privileges (run as root, grant CAP_NET_BIND_SERVICE, or choose a port above 1023)'
             : e.message;
-      this.log.error(
-        `${what}: cannot listen on ${host}:${port}: ${hint} — this output is disabled, everything else runs`,
-      );
+      log.error(`cannot listen on ${host}:${port}: ${hint} — this output is disabled, everything else runs`);
       return false;
     }
   }
@@ -89,7 +87,7 @@ export class App {
         return worker ? { stream: worker.h264, credentials: users.length ? users : null } : undefined;
       },
     });
-    if (await this.tryListen(rtsp, '[rtsp]', config.rtsp.host, config.rtsp.port)) {
+    if (await this.tryListen(rtsp, this.log.child('rtsp'), config.rtsp.host, config.rtsp.port)) {
       this.rtsp = rtsp;
       this.log.child('rtsp').info(`listening on rtsp://${config.rtsp.host}:${rtsp.port}/<printer-id>`);
     }
@@ -116,12 +114,10 @@ export class App {
         describeWaitMs: tuning?.describeWaitMs,
         resolve: (path) => (path === RTSPS_PATH ? { stream: worker.h264, credentials } : undefined),
       });
-      if (await this.tryListen(server, `[${worker.id}] [native-rtsps]`, host, native.port)) {
+      const nativeLog = this.log.child(worker.id).child('native-rtsps');
+      if (await this.tryListen(server, nativeLog, host, native.port)) {
         this.nativeRtsps.set(worker.id, server);
-        this.log
-          .child(worker.id)
-          .child('native-rtsps')
-          .info(`listening on rtsps://${host}:${server.port}${RTSPS_PATH} (user ${RTSPS_USER})`);
+        nativeLog.info(`listening on rtsps://${host}:${server.port}${RTSPS_PATH} (user ${RTSPS_USER})`);
       }
     }
   }

@@ -80,6 +80,7 @@ export class RtspsSource {
       let playing = false;
       let secure = false;
       let wallclock = !!this.opts.wallclock;
+      let badPackets = 0;
       let frozen = 0;
       let lastTimestamp: number | null = null;
       const pending = new Map<number, (res: RtspResponse) => void>();
@@ -240,11 +241,16 @@ export class RtspsSource {
             done?.(m);
           } else if (m.kind === 'interleaved') {
             if (m.channel !== 0 || !playing) continue; // channel 1: RTCP sender reports
+            let packet: ReturnType<typeof decodeRtpPacket>;
             try {
-              for (const unit of depacketizer.push(decodeRtpPacket(m.data))) onUnit(unit);
+              packet = decodeRtpPacket(m.data);
             } catch (err) {
-              return fail(new Error(`malformed RTP from ${where}: ${(err as Error).message}`));
+              // One bad packet is not worth a reconnect to a fragile X1: skip it, count it.
+              if (badPackets++ === 0)
+                log.warn(`skipping malformed RTP from ${where}: ${(err as Error).message}`);
+              continue;
             }
+            for (const unit of depacketizer.push(packet)) onUnit(unit);
           }
         }
       });

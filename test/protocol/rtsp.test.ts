@@ -337,3 +337,41 @@ describe('RTP H.264', () => {
     expect(toAnnexB(back.flatMap((u) => u.nals))).toEqual(toAnnexB(units.flatMap((u) => u.nals)));
   });
 });
+
+describe('parsers never crash on garbage', () => {
+  // A small deterministic PRNG, so a failure can be replayed.
+  let seed = 12345;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
+
+  test('RTSP stream parser: only RtspParseError, never anything else', () => {
+    for (let i = 0; i < 500; i++) {
+      const parser = new RtspStreamParser();
+      const prefix = rand() < 0.5 ? Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 1\r\n') : Buffer.alloc(0);
+      try {
+        parser.push(Buffer.concat([prefix, bytes(Math.floor(rand() * 300))]));
+      } catch (err) {
+        expect(err).toBeInstanceOf(RtspParseError);
+      }
+    }
+  });
+
+  test('RTP depacketizer and Annex-B parser take any payload', () => {
+    const dep = new H264Depacketizer();
+    for (let i = 0; i < 2000; i++) {
+      const payload = bytes(Math.floor(rand() * 40));
+      dep.push({ payloadType: 96, marker: rand() < 0.3, sequence: i, timestamp: i >> 2, ssrc: 1, payload });
+      try {
+        decodeRtpPacket(bytes(Math.floor(rand() * 30)));
+      } catch (err) {
+        expect((err as Error).name).toBe('RtpParseError');
+      }
+    }
+    const annexB = new AnnexBParser();
+    for (let i = 0; i < 200; i++) annexB.push(bytes(Math.floor(rand() * 100)));
+    expect(() => parseSdp(bytes(500).toString('latin1'))).not.toThrow();
+  });
+});
