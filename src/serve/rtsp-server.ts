@@ -79,6 +79,8 @@ export interface RtspServerStats {
   sessionsStarted: number;
   sessionsExpired: number;
   unauthorized: number;
+  /** SETUPs answered 461 (UDP asked for). */
+  unsupportedTransport: number;
 }
 
 /** The path of an RTSP URI, without the query and trailing slash. */
@@ -224,6 +226,7 @@ export class RtspServer {
     sessionsStarted: 0,
     sessionsExpired: 0,
     unauthorized: 0,
+    unsupportedTransport: 0,
   };
   private server: Server | null = null;
   private readonly conns = new Set<Connection>();
@@ -449,6 +452,7 @@ export class RtspServer {
     const transports = parseTransports(req.headers.transport ?? '');
     const tcp = transports.find((t) => t.lower === 'tcp' && !t.multicast);
     if (!tcp) {
+      this.stats.unsupportedTransport++;
       this.reply(conn, req, 461);
       return;
     }
