@@ -65,6 +65,17 @@ export class RawRtsp {
     const lines = [`${method} ${uri} RTSP/1.0`, `CSeq: ${++this.cseq}`];
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
     this.socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    return this.response(method, timeoutMs);
+  }
+
+  /** Write raw text (several pipelined requests, say). */
+  write(text: string): void {
+    this.socket.write(text);
+  }
+
+  /** The next response on the connection. */
+  async response(what = 'request', timeoutMs = 10_000): Promise<RawAnswer> {
+    const method = what;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const end = this.buf.indexOf('\r\n\r\n');

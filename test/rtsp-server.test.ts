@@ -137,6 +137,18 @@ describe('RTSP server', () => {
     expect(stream.counters('rtsp').viewers).toBe(2);
   });
 
+  test('pipelined requests are answered in order, even when DESCRIBE waits for the stream', async () => {
+    const c = await RawRtsp.open(server.port);
+    clients.push(c);
+    const url = `rtsp://127.0.0.1:${server.port}/cam`;
+    c.write(`DESCRIBE ${url} RTSP/1.0\r\nCSeq: 1\r\n\r\nOPTIONS ${url} RTSP/1.0\r\nCSeq: 2\r\n\r\n`);
+    setTimeout(() => stream.push(unit(0, true, 100), 0), 300);
+    const first = await c.response();
+    const second = await c.response();
+    expect([first.headers.cseq, first.status]).toEqual(['1', 200]);
+    expect([second.headers.cseq, second.status]).toEqual(['2', 200]);
+  });
+
   test('UDP SETUP gets 461 and TCP works on the same connection; TEARDOWN stops delivery', async () => {
     stream.push(unit(0, true, 100), 0);
     const c = await RawRtsp.open(server.port);

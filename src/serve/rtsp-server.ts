@@ -177,6 +177,7 @@ class Connection {
   session: Session | null = null;
   releaseDemand: (() => void) | null = null;
   lastActivity = Date.now();
+  queue: Promise<void> = Promise.resolve();
   private expiry: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -354,22 +355,23 @@ export class RtspServer {
     return false;
   }
 
+  /** Requests of one connection are answered in order, even when one waits (DESCRIBE). */
   private handle(conn: Connection, req: RtspRequest): void {
-    try {
-      this.dispatch(conn, req);
-    } catch (err) {
-      this.opts.log.warn(`${req.method} failed: ${(err as Error).message}`);
-      this.reply(conn, req, 500);
-    }
+    conn.queue = conn.queue
+      .then(() => this.dispatch(conn, req))
+      .catch((err: Error) => {
+        this.opts.log.warn(`${req.method} failed: ${err.message}`);
+        this.reply(conn, req, 500);
+      });
   }
 
-  private dispatch(conn: Connection, req: RtspRequest): void {
+  private async dispatch(conn: Connection, req: RtspRequest): Promise<void> {
     switch (req.method) {
       case 'OPTIONS':
         this.reply(conn, req, 200, { Public: PUBLIC });
         return;
       case 'DESCRIBE':
-        void this.describe(conn, req);
+        await this.describe(conn, req);
         return;
       case 'SETUP':
         this.setup(conn, req);
