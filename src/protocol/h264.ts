@@ -90,7 +90,15 @@ function firstSliceOfPicture(nal: Buffer): boolean {
   return nal.length > 1 && (nal[1] & 0x80) !== 0;
 }
 
-const isVcl = (t: number) => t >= 1 && t <= 5;
+export const isVcl = (t: number) => t >= 1 && t <= 5;
+
+/** Does `nal` begin a new access unit, after a unit that already holds a slice (H.264 §7.4.1.2.3)? */
+export function beginsAccessUnit(nal: Buffer): boolean {
+  const t = nalType(nal);
+  return (
+    t === NAL.AUD || t === NAL.SPS || t === NAL.PPS || t === NAL.SEI || (isVcl(t) && firstSliceOfPicture(nal))
+  );
+}
 
 /**
  * Groups NAL units from an Annex-B stream into access units (H.264 §7.4.1.2.3): a new one starts
@@ -104,14 +112,7 @@ export class AccessUnitAssembler {
   push(nal: Buffer): AccessUnit | null {
     const t = nalType(nal);
     let done: AccessUnit | null = null;
-    const startsNew =
-      this.sawVcl &&
-      (t === NAL.AUD ||
-        t === NAL.SPS ||
-        t === NAL.PPS ||
-        t === NAL.SEI ||
-        (isVcl(t) && firstSliceOfPicture(nal)));
-    if (startsNew) done = this.take();
+    if (this.sawVcl && beginsAccessUnit(nal)) done = this.take();
     this.nals.push(nal);
     if (isVcl(t)) this.sawVcl = true;
     return done;

@@ -282,6 +282,22 @@ describe('RTP H.264', () => {
     expect(dep.packetsLost).toBe(200 - 100 - pkts.length);
   });
 
+  test('no marker bits and frozen timestamps (P2S): pictures are still split at slice starts', () => {
+    const dep = new H264Depacketizer();
+    const nals = [
+      SPS,
+      PPS,
+      Buffer.from([0x65, 0x88, 1]),
+      Buffer.from([0x41, 0x9a, 2]),
+      Buffer.from([0x41, 0x9a, 3]),
+    ];
+    const out = nals.flatMap((payload, i) =>
+      dep.push({ payloadType: 96, marker: false, sequence: i, timestamp: 0, ssrc: 1, payload }),
+    );
+    expect(out.map((u) => u.nals.length)).toEqual([3, 1]);
+    expect(out[0].key).toBe(true);
+  });
+
   test('real libx264 output survives packetize → depacketize byte for byte', () => {
     const run = spawnSync(
       'ffmpeg',

@@ -3,7 +3,7 @@
  * FU-A fragments, marker bit on the last packet of an access unit) and a depacketizer that
  * reassembles access units (single NAL, STAP-A, FU-A). Pure: no I/O.
  */
-import { type AccessUnit, isKeyUnit, NAL } from '../h264';
+import { type AccessUnit, beginsAccessUnit, isKeyUnit, isVcl, NAL, nalType } from '../h264';
 
 export const RTP_HEADER_BYTES = 12;
 /** Payload size that keeps an RTP packet well inside one TCP segment / typical MTU. */
@@ -132,13 +132,13 @@ export class H264Depacketizer {
     if (p.length === 0) return out;
     const type = p[0] & 0x1f;
     if (type >= 1 && type <= 23) {
-      this.nals.push(Buffer.from(p));
+      this.add(Buffer.from(p), out);
     } else if (type === NAL.STAP_A) {
       for (let pos = 1; pos + 2 <= p.length; ) {
         const size = p.readUInt16BE(pos);
         pos += 2;
         if (size === 0 || pos + size > p.length) break;
-        this.nals.push(Buffer.from(p.subarray(pos, pos + size)));
+        this.add(Buffer.from(p.subarray(pos, pos + size)), out);
         pos += size;
       }
     } else if (type === NAL.FU_A && p.length > 2) {
@@ -148,13 +148,22 @@ export class H264Depacketizer {
       if (this.fu) {
         this.fu.push(p.subarray(2));
         if (end) {
-          this.nals.push(Buffer.concat(this.fu));
+          this.add(Buffer.concat(this.fu), out);
           this.fu = null;
         }
       }
     }
     if (pkt.marker && this.nals.length) out.push(this.take());
     return out;
+  }
+
+  /**
+   * Add a NAL; a unit that already holds a slice is completed first when this NAL begins a new one,
+   * so senders without marker bits and with frozen timestamps (P2S) still give whole pictures.
+   */
+  private add(nal: Buffer, out: DepacketizedUnit[]): void {
+    if (this.nals.some((n) => isVcl(nalType(n))) && beginsAccessUnit(nal)) out.push(this.take());
+    this.nals.push(nal);
   }
 
   private take(): DepacketizedUnit {
