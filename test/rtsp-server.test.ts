@@ -8,6 +8,8 @@ import { RawRtsp } from './raw-rtsp';
 
 jest.setTimeout(30_000);
 
+const STALL_MS = 8000;
+
 const SPS = Buffer.from('6742c01fda012416ec0440000003004000000f03c60ca8', 'hex');
 const PPS = Buffer.from('68ce0fc8', 'hex');
 
@@ -31,7 +33,8 @@ describe('RTSP server', () => {
       host: '127.0.0.1',
       port: 0,
       resolve: (path) => (path === '/cam' ? { stream, credentials: null } : undefined),
-      viewer: { maxQueuedBytes: 256 * 1024, stallMs: 1500 },
+      // The stall limit is well above how long the slow viewer pauses, even on a loaded machine.
+      viewer: { maxQueuedBytes: 256 * 1024, stallMs: STALL_MS },
       describeWaitMs: 2000,
     });
     await server.start();
@@ -131,7 +134,11 @@ describe('RTSP server', () => {
       if (slowUnits[i].index !== slowUnits[i - 1].index + 1) expect(slowUnits[i].key).toBe(true);
     }
     // The stuck viewer (its socket paused, so it cannot see the close itself) is cut off by the server.
-    await waitFor(() => stream.counters('rtsp').stalled === 1, 5000, 'the stuck viewer to be dropped');
+    await waitFor(
+      () => stream.counters('rtsp').stalled === 1,
+      STALL_MS + 5000,
+      'the stuck viewer to be dropped',
+    );
     await waitFor(() => server.stats.connectionsOpen === 2, 5000, 'its connection to close');
     expect(stream.counters('rtsp').dropped).toBeGreaterThan(0);
     expect(stream.counters('rtsp').viewers).toBe(2);
