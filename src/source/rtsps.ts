@@ -83,6 +83,7 @@ export class RtspsSource {
       let badPackets = 0;
       let frozen = 0;
       let lastTimestamp: number | null = null;
+      let lastWallTicks = 0;
       const pending = new Map<number, (res: RtspResponse) => void>();
 
       status.set('connecting', `connecting to ${this.url}`);
@@ -179,7 +180,12 @@ export class RtspsSource {
             );
           }
         }
-        const ts = wallclock ? Math.round(Date.now() * 90) : unit.timestamp;
+        let ts = unit.timestamp;
+        if (wallclock) {
+          // Arrival time in 90 kHz ticks, strictly increasing even for pictures that arrive together.
+          lastWallTicks = Math.max(Math.round(Date.now() * 90), lastWallTicks + 1);
+          ts = lastWallTicks % 2 ** 32;
+        }
         stream.push(unit, ts);
       };
 
