@@ -52,6 +52,16 @@ describe('H264Stream', () => {
     expect(d.timestamp).toBe(c.timestamp);
   });
 
+  test('the picture rate comes from the median timestamp step, ignoring bursts', () => {
+    const s = new H264Stream('t');
+    let ts = 0;
+    for (let i = 0; i < 12; i++) {
+      ts += i % 4 === 3 ? 1 : 3000; // a burst now and then: steps of one tick
+      s.push({ nals: [i === 0 ? idr() : p()], key: i === 0 }, ts);
+    }
+    expect(s.nominalFps).toBe(30);
+  });
+
   test('want() counts demand and emits it', () => {
     const s = new H264Stream('t');
     const seen: number[] = [];

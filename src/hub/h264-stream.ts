@@ -63,7 +63,9 @@ export class H264Stream extends EventEmitter {
   private offset: number | null = null;
   private lastOut: number | null = null;
   private lastSource: number | null = null;
+  /** Median of recent timestamp steps between 120 fps and 0.5 fps: the picture interval. */
   private frameTicks = 3000;
+  private steps: number[] = [];
   private wants = 0;
   private readonly subs = new Set<H264Subscriber>();
   private readonly outputs = new Map<string, StreamCounters>();
@@ -155,7 +157,7 @@ export class H264Stream extends EventEmitter {
       const delta = (src - this.lastSource) >>> 0;
       // A source that jumps back or more than 10 s ahead is treated as a new timeline.
       if (delta > 10 * 90000) this.offset = null;
-      else if (delta > 0 && delta < 90000) this.frameTicks = delta;
+      else if (delta >= 750 && delta <= 180000) this.noteStep(delta);
     }
     if (this.offset === null) {
       const next =
@@ -166,6 +168,13 @@ export class H264Stream extends EventEmitter {
     const out = (src + this.offset) >>> 0;
     this.lastOut = out;
     return out;
+  }
+
+  private noteStep(delta: number): void {
+    this.steps.push(delta);
+    if (this.steps.length > 15) this.steps.shift();
+    const sorted = [...this.steps].sort((a, b) => a - b);
+    this.frameTicks = sorted[sorted.length >> 1];
   }
 
   /** The unit's RTP packets, interleaved on `channel`, as one buffer (built once per channel). */
@@ -207,7 +216,7 @@ export class H264Stream extends EventEmitter {
 
   /** Pictures per second from the source's timestamp steps, or null before two pictures. */
   get nominalFps(): number | null {
-    return this.unitsIn > 1 && this.frameTicks > 0 ? 90000 / this.frameTicks : null;
+    return this.steps.length >= 3 ? Math.round((90000 / this.frameTicks) * 1000) / 1000 : null;
   }
 
   get hasParameters(): boolean {
