@@ -8,9 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { GatewayConfig } from './config/load';
+import { locateFfmpeg } from './ffmpeg/locate';
 import { HaDiscovery, type HaPrinterView } from './ha/discovery';
 import { type Logger, rootLogger } from './log';
 import { createHttpApp, listen, PACKAGE_ROOT } from './serve/http/server';
+import { LIVE555_REALM, RtspServer, type ViewerLimits } from './serve/rtsp-server';
+import { RTSPS_PATH, RTSPS_USER } from './source/rtsps';
+import { generateCertificate, type KeyAndCert } from './tls/certs';
 import { PrinterWorker, type WorkerTuning } from './worker';
 
 export interface AppTuning extends WorkerTuning {
@@ -20,24 +24,110 @@ export interface AppTuning extends WorkerTuning {
   haStateIntervalMs?: number;
   /** Home Assistant: wait between attempts to reach its broker. */
   haReconnectMs?: number;
+  rtspViewer?: ViewerLimits;
+  describeWaitMs?: number;
 }
 
 export interface AppOptions {
   config: GatewayConfig;
   log?: Logger;
   tuning?: AppTuning;
+  /** ffmpeg for transcoders; default: locateFfmpeg(). null: none (H.264/JPEG conversion disabled). */
+  ffmpegPath?: string | null;
+  /** TLS identity of the native RTSPS servers, per printer id. Default: a self-signed CN=<serial>. */
+  nativeTlsIdentity?: (printerId: string) => KeyAndCert;
 }
 
 export class App {
   readonly workers = new Map<string, PrinterWorker>();
+  rtsp: RtspServer | null = null;
+  /** Native RTSPS re-servers (/streaming/live/1 on :322), per printer id. */
+  readonly nativeRtsps = new Map<string, RtspServer>();
   private http: Server | null = null;
   private ha: HaDiscovery | null = null;
   private readonly log: Logger;
 
   constructor(private readonly opts: AppOptions) {
     this.log = opts.log ?? rootLogger;
+    const ffmpegPath = opts.ffmpegPath === undefined ? (locateFfmpeg()?.path ?? null) : opts.ffmpegPath;
     for (const printer of opts.config.printers) {
-      this.workers.set(printer.id, new PrinterWorker(printer, this.log.child(printer.id), opts.tuning));
+      this.workers.set(
+        printer.id,
+        new PrinterWorker(printer, this.log.child(printer.id), opts.tuning, ffmpegPath),
+      );
+    }
+  }
+
+  get rtspPort(): number {
+    return this.rtsp?.port ?? 0;
+  }
+
+  /** Bind a server; a failure disables only this output, with a line that says why and what to do. */
+  private async tryListen(server: RtspServer, log: Logger, host: string, port: number): Promise<boolean> {
+    try {
+      await server.start();
+      return true;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const hint =
+        e.code === 'EADDRINUSE'
+          ? 'another program uses the port'
+          : e.code === 'EACCES'
+            ? 'ports below 1024 need privileges (run as root, grant CAP_NET_BIND_SERVICE, or choose a port above 1023)'
+            : e.message;
+      log.error(`cannot listen on ${host}:${port}: ${hint} — this output is disabled, everything else runs`);
+      return false;
+    }
+  }
+
+  private async startRtsp(): Promise<void> {
+    const { config, tuning } = this.opts;
+    const users = config.rtsp.users;
+    const rtsp = new RtspServer({
+      log: this.log.child('rtsp'),
+      host: config.rtsp.host,
+      port: config.rtsp.port,
+      output: 'rtsp',
+      allowBasic: true,
+      viewer: tuning?.rtspViewer,
+      describeWaitMs: tuning?.describeWaitMs,
+      resolve: (path) => {
+        const worker = this.workers.get(path.replace(/^\//, ''));
+        return worker ? { stream: worker.h264, credentials: users.length ? users : null } : undefined;
+      },
+    });
+    if (await this.tryListen(rtsp, this.log.child('rtsp'), config.rtsp.host, config.rtsp.port)) {
+      this.rtsp = rtsp;
+      this.log.child('rtsp').info(`listening on rtsp://${config.rtsp.host}:${rtsp.port}/<printer-id>`);
+    }
+    for (const worker of this.workers.values()) {
+      const native = worker.printer.native.rtsps;
+      // RTSPS printers (and those still being detected) have a :322 to re-serve; chamber printers' clients expect :6000.
+      if (!native || worker.camera?.kind === 'chamber') continue;
+      const host = native.host ?? '0.0.0.0';
+      const credentials = [{ username: RTSPS_USER, password: worker.printer.accessCode }];
+      if (worker.printer.viewerCode)
+        credentials.push({ username: RTSPS_USER, password: worker.printer.viewerCode });
+      // TODO(lead): use the per-printer CA-signed leaf from src/tls/ca.ts once merged.
+      const identity =
+        this.opts.nativeTlsIdentity?.(worker.id) ??
+        generateCertificate({ commonName: worker.printer.serial ?? worker.id, altNames: [] });
+      const server = new RtspServer({
+        log: this.log.child(worker.id).child('native-rtsps'),
+        host,
+        port: native.port,
+        tls: identity,
+        realm: LIVE555_REALM,
+        output: 'native_rtsps',
+        viewer: tuning?.rtspViewer,
+        describeWaitMs: tuning?.describeWaitMs,
+        resolve: (path) => (path === RTSPS_PATH ? { stream: worker.h264, credentials } : undefined),
+      });
+      const nativeLog = this.log.child(worker.id).child('native-rtsps');
+      if (await this.tryListen(server, nativeLog, host, native.port)) {
+        this.nativeRtsps.set(worker.id, server);
+        nativeLog.info(`listening on rtsps://${host}:${server.port}${RTSPS_PATH} (user ${RTSPS_USER})`);
+      }
     }
   }
 
@@ -66,6 +156,7 @@ export class App {
       throw new Error(`[http] cannot listen on ${config.http.host}:${config.http.port}: ${hint}`);
     }
     this.log.child('http').info(`listening on http://${config.http.host}:${this.httpPort}/`);
+    await this.startRtsp();
     for (const worker of this.workers.values()) worker.start();
     this.startHomeAssistant();
   }
@@ -92,6 +183,10 @@ export class App {
   async stop(): Promise<void> {
     await this.ha?.stop();
     this.ha = null;
+    const servers = [this.rtsp, ...this.nativeRtsps.values()];
+    this.rtsp = null;
+    this.nativeRtsps.clear();
+    await Promise.all(servers.map((s) => s?.stop()));
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
     const http = this.http;
     this.http = null;

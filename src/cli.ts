@@ -7,8 +7,18 @@ import { parseArgs } from 'node:util';
 import { App } from './app';
 import { buildConfig, ConfigError, type LoadedConfig, loadConfigFile, quickConfig } from './config/load';
 import { formatCheck, runDoctor } from './doctor';
+import { locateFfmpeg } from './ffmpeg/locate';
 import { redact, rootLogger, setLogLevel } from './log';
-import { DEMO_PRINTERS, type SimulatedPrinter, startFleet, stopFleet } from './simulator/fleet';
+import {
+  DEMO_PRINTERS,
+  DEMO_RTSPS_PRINTERS,
+  type SimulatedPrinter,
+  type SimulatedRtspsPrinter,
+  startFleet,
+  startRtspsFleet,
+  stopFleet,
+  stopRtspsFleet,
+} from './simulator/fleet';
 
 const USAGE = `bambucam — one camera connection per BambuLab printer, served to everyone
 
@@ -80,14 +90,37 @@ function applyPort(loaded: LoadedConfig, port: string | undefined): LoadedConfig
   return loaded;
 }
 
+/** The simulated X1 needs ffmpeg for its picture; without one the demo has chamber printers only. */
+async function startDemoRtsps(): Promise<SimulatedRtspsPrinter[]> {
+  const ffmpeg = locateFfmpeg();
+  if (!ffmpeg) {
+    log.warn('no ffmpeg found: the demo runs without its simulated X1 printer (and without RTSP)');
+    return [];
+  }
+  return startRtspsFleet(DEMO_RTSPS_PRINTERS, ffmpeg.path);
+}
+
 async function demo(port: string | undefined): Promise<void> {
   const fleet: SimulatedPrinter[] = await startFleet(DEMO_PRINTERS);
+  const rtsps = await startDemoRtsps().catch(async (err) => {
+    await stopFleet(fleet);
+    throw err;
+  });
+  const stopAll = async () => {
+    await stopFleet(fleet);
+    await stopRtspsFleet(rtsps);
+  };
   let app: App;
   try {
-    const loaded = applyPort(buildConfig({ printers: fleet.map((p) => p.configEntry()) }), port);
-    app = await runGateway(loaded, () => stopFleet(fleet));
+    const entries = [
+      ...fleet.map((p) => p.configEntry()),
+      // The demo's native RTSPS on a free port: 322 needs privileges.
+      ...rtsps.map((p) => ({ ...p.configEntry(), native: { rtsps: { port: 0 } } })),
+    ];
+    const loaded = applyPort(buildConfig({ printers: entries }), port);
+    app = await runGateway(loaded, stopAll);
   } catch (err) {
-    await stopFleet(fleet);
+    await stopAll();
     throw err;
   }
   const base = `http://localhost:${app.httpPort}`;
@@ -95,10 +128,23 @@ async function demo(port: string | undefined): Promise<void> {
     '',
     'bambucam demo: simulated printers on loopback, the gateway in front of them.',
     `  web page:  ${base}/`,
-    ...fleet.map(
+    ...[...fleet, ...rtsps].map(
       (p) =>
         `  ${p.spec.name.padEnd(11)} ${base}/printers/${p.spec.id}/stream.mjpeg  (snapshot: ${base}/printers/${p.spec.id}/snapshot.jpg)`,
     ),
+    ...(app.rtsp
+      ? [...fleet, ...rtsps].map(
+          (p) => `  ${p.spec.name.padEnd(11)} rtsp://localhost:${app.rtspPort}/${p.spec.id}  (H.264)`,
+        )
+      : []),
+    ...rtsps.flatMap((p) => {
+      const native = app.nativeRtsps.get(p.spec.id);
+      return native
+        ? [
+            `  ${p.spec.name.padEnd(11)} rtsps://bblp:<access code>@localhost:${native.port}/streaming/live/1  (native RTSPS; the demo printers' codes are in README)`,
+          ]
+        : [];
+    }),
     `  status:    ${base}/api/printers`,
     'Press Ctrl+C to stop. To use real printers, see README (bambucam run --config bambucam.yaml).',
     '',
@@ -108,11 +154,23 @@ async function demo(port: string | undefined): Promise<void> {
 
 async function simulate(): Promise<void> {
   const fleet = await startFleet(DEMO_PRINTERS);
-  onShutdown(() => stopFleet(fleet));
+  const rtsps = await startDemoRtsps().catch(async (err) => {
+    await stopFleet(fleet);
+    throw err;
+  });
+  onShutdown(async () => {
+    await stopFleet(fleet);
+    await stopRtspsFleet(rtsps);
+  });
   const lines = ["Simulated printers on 127.0.0.1 (access codes are the simulator's own):"];
   for (const p of fleet) {
     lines.push(
       `  ${p.spec.name}: chamber camera 127.0.0.1:${p.chamberPort}${p.mqtt ? `  MQTT 127.0.0.1:${p.mqtt.port}` : ''}  serial ${p.spec.serial}  access code ${p.spec.accessCode}`,
+    );
+  }
+  for (const p of rtsps) {
+    lines.push(
+      `  ${p.spec.name}: rtsps://bblp:${p.spec.accessCode}@127.0.0.1:${p.camera.port}/streaming/live/1  serial ${p.spec.serial}`,
     );
   }
   lines.push('Press Ctrl+C to stop.');

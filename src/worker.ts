@@ -1,8 +1,16 @@
 /**
- * PrinterWorker: owns one printer's camera source, its supervisor and its JPEG hub.
- * The hub is the stable object; connections come and go under it.
+ * PrinterWorker: owns one printer's camera source, its supervisor, its two hubs (JPEG and H.264),
+ * the printer's MQTT link, and the transcoder that makes the kind the camera does not: an encoder
+ * (JPEG → H.264) for chamber printers, a decoder (H.264 → JPEG) for RTSPS printers. Transcoders run
+ * only while someone wants their output and stop after an idle delay. The hubs are the stable
+ * objects; connections and processes come and go under them.
  */
 import type { PrinterConfig } from './config/load';
+import { H264ToJpegDecoder } from './ffmpeg/decoder';
+import { JpegToH264Encoder } from './ffmpeg/encoder';
+import { FFMPEG_MISSING_HINT } from './ffmpeg/locate';
+import type { Frame } from './hub/frame';
+import { H264Stream } from './hub/h264-stream';
 import { JpegHub } from './hub/jpeg-hub';
 import type { Logger } from './log';
 import { modelByName, modelBySerial } from './protocol/models';
@@ -10,6 +18,7 @@ import { ChamberSource } from './source/chamber';
 import { ChamberLight } from './source/chamber-light';
 import { type CameraDecision, decideCamera, decideFromConfig, detectCamera } from './source/detect';
 import { MqttLink, type MqttLinkTuning } from './source/mqtt-link';
+import { RtspsSource } from './source/rtsps';
 import { SourceStatus } from './source/status';
 import { Supervisor } from './source/supervisor';
 
@@ -19,6 +28,10 @@ export interface WorkerTuning {
   connectTimeoutMs?: number;
   frameTimeoutMs?: number;
   stallTimeoutMs?: number;
+  /** A transcoder nobody wants is stopped after this long. */
+  idleStopMs?: number;
+  /** Restart waits of a crashed ffmpeg. */
+  ffmpegBackoffMs?: number[];
   /** MQTT link tuning (backoff defaults to the camera's). */
   mqtt?: MqttLinkTuning;
   /** How long camera detection waits for the printer's MQTT model. */
@@ -27,28 +40,71 @@ export interface WorkerTuning {
   lightOffDelayMs?: number;
 }
 
+export const IDLE_STOP_MS = 30_000;
+
 export type { CameraDecision } from './source/detect';
+
+/** Runs a transcoder while wanted; stops it `idleMs` after the last want ended. */
+class Demand {
+  private timer: NodeJS.Timeout | null = null;
+  constructor(
+    private readonly idleMs: number,
+    private readonly startIt: () => void,
+    private readonly stopIt: () => void,
+  ) {}
+  wanted(count: number): void {
+    if (count > 0) {
+      this.cancel();
+      this.startIt();
+    } else this.idle();
+  }
+  /** Want it once (a snapshot): start, and stop after the idle delay unless someone else wants it. */
+  touch(stillWanted: boolean): void {
+    this.startIt();
+    if (!stillWanted) this.idle();
+  }
+  private idle(): void {
+    this.cancel();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.stopIt();
+    }, this.idleMs);
+    this.timer.unref();
+  }
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
 
 export class PrinterWorker {
   readonly hub: JpegHub;
+  readonly h264: H264Stream;
   readonly status = new SourceStatus();
   /** null while detection runs (camera/model auto). */
   camera: CameraDecision | null;
+  encoder: JpegToH264Encoder | null = null;
+  decoder: H264ToJpegDecoder | null = null;
   private supervisor: Supervisor | null = null;
-  // --- printer MQTT link, camera detection, chamber light (issue 6) ---
+  private demand: Demand | null = null;
+  private transcoderError: string | null = null;
+  private stopping = false;
+  // --- printer MQTT link, camera detection, chamber light ---
   readonly mqtt: MqttLink | null;
   private readonly light: ChamberLight | null;
   private detection: { controller: AbortController; done: Promise<void> } | null = null;
   private mqttModelWarned = false;
-  // ---
 
   constructor(
     readonly printer: PrinterConfig,
     private readonly log: Logger,
     private readonly tuning: WorkerTuning = {},
+    /** The ffmpeg binary for transcoders (src/ffmpeg/locate.ts); null: none found. */
+    private readonly ffmpegPath: string | null = null,
   ) {
     this.hub = new JpegHub({ stallTimeoutMs: tuning.stallTimeoutMs });
-    // --- issue 6: MQTT link (needs the serial: topics are device/<serial>/...) and light ---
+    this.h264 = new H264Stream(printer.id);
+    // The MQTT link needs the serial: topics are device/<serial>/...
     this.mqtt =
       printer.mqtt && printer.serial
         ? new MqttLink({
@@ -76,37 +132,93 @@ export class PrinterWorker {
     // With MQTT, the printer's own word on the model comes before the serial prefix: decide in start().
     this.camera = this.mqtt ? decideFromConfig(printer) : decideCamera(printer);
     if (this.camera) this.createSource(this.camera);
-    // ---
   }
 
+  /** Build the source for the decided camera kind, and the transcoder for the other media kind. */
   private createSource(camera: CameraDecision): void {
-    const { printer, log, tuning } = this;
+    const { printer, log, tuning, ffmpegPath } = this;
     log.info(`camera: ${camera.kind} (${camera.reason})`);
+    const idleMs = tuning.idleStopMs ?? IDLE_STOP_MS;
+    const common = {
+      host: printer.host,
+      accessCode: printer.accessCode,
+      serial: printer.serial,
+      tls: printer.tls,
+      status: this.status,
+      connectTimeoutMs: tuning.connectTimeoutMs,
+      frameTimeoutMs: tuning.frameTimeoutMs,
+    };
+    let run: (signal: AbortSignal) => Promise<void>;
+    const sourceLog = log.child(camera.kind);
     if (camera.kind === 'chamber') {
-      const sourceLog = log.child('chamber');
       const source = new ChamberSource({
-        host: printer.host,
+        ...common,
         port: printer.ports.chamber,
-        accessCode: printer.accessCode,
-        serial: printer.serial,
-        tls: printer.tls,
         log: sourceLog,
-        status: this.status,
         onFrame: (jpeg) => this.hub.publish(jpeg),
-        connectTimeoutMs: tuning.connectTimeoutMs,
-        frameTimeoutMs: tuning.frameTimeoutMs,
       });
-      this.supervisor = new Supervisor({
-        log: sourceLog,
-        status: this.status,
-        run: (signal) => source.run(signal),
-        backoffMs: tuning.backoffMs,
-        longBackoffMs: tuning.longBackoffMs,
-      });
+      run = (signal) => source.run(signal);
+      if (ffmpegPath) {
+        const encoder = new JpegToH264Encoder({
+          ffmpegPath,
+          hub: this.hub,
+          stream: this.h264,
+          log: log.child('encoder'),
+          fps: printer.h264Fps,
+          backoffMs: tuning.ffmpegBackoffMs,
+        });
+        this.encoder = encoder;
+        const demand = new Demand(
+          idleMs,
+          () => encoder.start(),
+          () => void encoder.stop(),
+        );
+        this.demand = demand;
+        this.h264.on('demand', (n: number) => !this.stopping && demand.wanted(n));
+        // Someone may have asked for H.264 while the camera kind was being detected.
+        if (this.h264.demand > 0) demand.wanted(this.h264.demand);
+      } else this.noFfmpeg('H.264 (RTSP) for this chamber printer');
     } else {
-      this.supervisor = null;
-      this.status.set('offline', 'RTSPS cameras (X1/H2/P2 printers) are not supported by this version yet');
+      const source = new RtspsSource({
+        ...common,
+        port: printer.ports.rtsps,
+        log: sourceLog,
+        stream: this.h264,
+        wallclock: printer.rtspsWallclock,
+      });
+      run = (signal) => source.run(signal);
+      if (ffmpegPath) {
+        const decoder = new H264ToJpegDecoder({
+          ffmpegPath,
+          stream: this.h264,
+          hub: this.hub,
+          log: log.child('decoder'),
+          fps: printer.jpegFps,
+          backoffMs: tuning.ffmpegBackoffMs,
+        });
+        this.decoder = decoder;
+        const demand = new Demand(
+          idleMs,
+          () => decoder.start(),
+          () => void decoder.stop(),
+        );
+        this.demand = demand;
+        this.hub.on('demand', (n: number) => !this.stopping && demand.wanted(n));
+        if (this.hub.subscriberCount > 0) demand.wanted(this.hub.subscriberCount);
+      } else this.noFfmpeg('JPEG (snapshot, MJPEG) for this RTSPS printer');
     }
+    this.supervisor = new Supervisor({
+      log: sourceLog,
+      status: this.status,
+      run,
+      backoffMs: tuning.backoffMs,
+      longBackoffMs: tuning.longBackoffMs,
+    });
+  }
+
+  private noFfmpeg(what: string): void {
+    this.transcoderError = `${FFMPEG_MISSING_HINT}; without it there is no ${what}`;
+    this.log.error(this.transcoderError);
   }
 
   get id(): string {
@@ -119,7 +231,7 @@ export class PrinterWorker {
       this.supervisor?.start();
       return;
     }
-    // --- issue 6: camera/model auto: detect (MQTT model, serial prefix, port probe), then start ---
+    // camera/model auto: detect (MQTT model, serial prefix, port probe), then start.
     const controller = new AbortController();
     this.status.set('idle', 'detecting the camera kind (MQTT model, serial prefix, port probe)');
     const done = detectCamera({
@@ -138,16 +250,31 @@ export class PrinterWorker {
       (err: Error) => this.status.set('offline', `camera detection failed: ${err.message}`),
     );
     this.detection = { controller, done };
-    // ---
+  }
+
+  /**
+   * A picture for a snapshot. Chamber printers: the latest one (or the next). RTSPS printers: the
+   * decoder may be idle, so start it and wait for a picture made after the request.
+   */
+  async snapshotFrame(waitMs: number): Promise<Frame | null> {
+    const latest = this.hub.latest;
+    if (!this.decoder) return latest ?? this.hub.nextFrame(waitMs, 0);
+    this.demand?.touch(this.hub.subscriberCount > 0);
+    const freshMs = 1000 + 2000 / this.printer.jpegFps;
+    if (latest && this.decoder.running && Date.now() - latest.receivedAt < freshMs) return latest;
+    return (await this.hub.nextFrame(waitMs, latest?.seq ?? 0)) ?? latest;
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.demand?.cancel();
     this.detection?.controller.abort();
     await this.detection?.done;
     await this.light?.stop();
-    await this.supervisor?.stop();
+    await Promise.all([this.supervisor?.stop(), this.encoder?.stop(), this.decoder?.stop()]);
     await this.mqtt?.stop();
     this.hub.close();
+    this.h264.close();
   }
 
   /** Say once when the printer names a model whose camera differs from the one in use. */
@@ -167,21 +294,39 @@ export class PrinterWorker {
     return model?.name ?? 'auto';
   }
 
+  private transcoderJson(): Record<string, unknown> | null {
+    const t = this.encoder ?? this.decoder;
+    if (!t)
+      return this.transcoderError ? { kind: null, running: false, last_error: this.transcoderError } : null;
+    return {
+      kind: this.encoder ? 'encoder' : 'decoder',
+      running: t.running,
+      pid: t.process.pid ?? null,
+      starts: t.process.starts,
+      restarts: t.process.restarts,
+      last_error: t.process.lastError,
+    };
+  }
+
   /** Status for the API: never contains the access code or viewer code. */
   toJSON(): Record<string, unknown> {
     const latest = this.hub.latest;
+    const counters = this.hub.outputCounters();
     const outputs: Record<string, object> = {};
-    for (const [name, counters] of Object.entries(this.hub.outputCounters())) {
+    for (const [name, c] of Object.entries(counters)) {
       const backlogs = this.hub.subscribers(name).map((sub) => sub.backlogBytes());
       outputs[name] = {
-        ...counters,
+        ...c,
         backlog_bytes: backlogs.reduce((a, b) => a + b, 0),
         max_viewer_backlog_bytes: Math.max(0, ...backlogs),
       };
     }
-    const viewers = Object.fromEntries(
-      Object.entries(this.hub.outputCounters()).map(([k, v]) => [k, v.viewers]),
+    const viewers: Record<string, number> = Object.fromEntries(
+      Object.entries(counters).map(([k, v]) => [k, v.viewers]),
     );
+    const h264Outputs = this.h264.outputCounters();
+    for (const [k, v] of Object.entries(h264Outputs)) viewers[k] = (viewers[k] ?? 0) + v.viewers;
+    const sps = this.h264.spsInfo;
     return {
       id: this.printer.id,
       name: this.printer.name,
@@ -204,9 +349,18 @@ export class PrinterWorker {
       upstream_connections_open: this.status.connectionsOpen,
       viewers,
       outputs,
+      h264: {
+        fps: Math.round(this.h264.fps() * 100) / 100,
+        pictures_in: this.h264.unitsIn,
+        width: sps?.width ?? null,
+        height: sps?.height ?? null,
+        outputs: h264Outputs,
+      },
+      transcoder: this.transcoderJson(),
       urls: {
         snapshot: `/printers/${this.printer.id}/snapshot.jpg`,
         mjpeg: `/printers/${this.printer.id}/stream.mjpeg`,
+        rtsp_path: `/${this.printer.id}`,
       },
     };
   }

@@ -2,12 +2,17 @@
 import { type IncomingMessage, request } from 'node:http';
 import { App, type AppTuning } from '../src/app';
 import { buildConfig } from '../src/config/load';
+import { locateFfmpeg } from '../src/ffmpeg/locate';
 import { type LogLevel, setLogLevel, setLogSink } from '../src/log';
 import {
   type SimulatedPrinter,
   type SimulatedPrinterSpec,
+  type SimulatedRtspsPrinter,
+  type SimulatedRtspsSpec,
   startFleet,
+  startRtspsFleet,
   stopFleet,
+  stopRtspsFleet,
 } from '../src/simulator/fleet';
 
 export const FAST_TUNING: AppTuning = {
@@ -46,31 +51,70 @@ export function captureLogs(level: LogLevel = 'debug'): { lines: string[]; resto
   };
 }
 
+let rtspsCounter = 0;
+/** An X1-type printer (RTSPS); small picture by default to spare the CPU of shared test machines. */
+export function rtspsSpec(overrides: Partial<SimulatedRtspsSpec> = {}): SimulatedRtspsSpec {
+  const n = ++rtspsCounter;
+  return {
+    id: `x${n}`,
+    name: `X1C ${n}`,
+    serial: `00M00A${String(n).padStart(9, '0')}`,
+    accessCode: `xcode${String(n).padStart(3, '0')}`,
+    model: 'X1C',
+    width: 640,
+    height: 360,
+    fps: 30,
+    ...overrides,
+  };
+}
+
 export interface Gateway {
   app: App;
   fleet: SimulatedPrinter[];
+  rtspsFleet: SimulatedRtspsPrinter[];
   base: string;
+  /** rtsp://127.0.0.1:<port> of bambucam's RTSP server. */
+  rtspBase: string;
   stop(): Promise<void>;
 }
 
 export async function startGateway(
   specs: SimulatedPrinterSpec[],
-  opts: { tuning?: AppTuning; entry?: (p: SimulatedPrinter) => Record<string, unknown> } = {},
+  opts: {
+    tuning?: AppTuning;
+    /** Overrides of a simulated chamber printer's config entry. */
+    entry?: (p: SimulatedPrinter) => Record<string, unknown>;
+    rtsps?: SimulatedRtspsSpec[];
+    /** Overrides of a simulated RTSPS printer's config entry. */
+    rtspsEntry?: (p: SimulatedRtspsPrinter) => Record<string, unknown>;
+    config?: Record<string, unknown>;
+  } = {},
 ): Promise<Gateway> {
   const fleet = await startFleet(specs);
+  const rtspsFleet = opts.rtsps?.length
+    ? await startRtspsFleet(opts.rtsps, locateFfmpeg()?.path ?? 'ffmpeg')
+    : [];
   const loaded = buildConfig({
     http: { port: 0, host: '127.0.0.1' },
-    printers: fleet.map((p) => ({ ...p.configEntry(), ...(opts.entry?.(p) ?? {}) })),
+    rtsp: { port: 0, host: '127.0.0.1' },
+    ...opts.config,
+    printers: [
+      ...fleet.map((p) => ({ ...p.configEntry(), ...(opts.entry?.(p) ?? {}) })),
+      ...rtspsFleet.map((p) => ({ ...p.configEntry(), ...(opts.rtspsEntry?.(p) ?? {}) })),
+    ],
   });
   const app = new App({ config: loaded.config, tuning: { ...FAST_TUNING, ...opts.tuning } });
   await app.start();
   return {
     app,
     fleet,
+    rtspsFleet,
     base: `http://127.0.0.1:${app.httpPort}`,
+    rtspBase: `rtsp://127.0.0.1:${app.rtspPort}`,
     async stop() {
       await app.stop();
       await stopFleet(fleet);
+      await stopRtspsFleet(rtspsFleet);
     },
   };
 }

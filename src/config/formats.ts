@@ -57,8 +57,9 @@ export const formats = {
     const v = value as Record<string, unknown>;
     for (const key of Object.keys(v))
       if (key !== 'port' && key !== 'host') fail(`unknown key "${key}" (allowed: port, host)`);
-    if (!Number.isInteger(v.port) || (v.port as number) < 1 || (v.port as number) > 65535) {
-      fail('port must be an integer from 1 to 65535');
+    // 0 picks a free port (tests, or when only the status API needs to know it).
+    if (!Number.isInteger(v.port) || (v.port as number) < 0 || (v.port as number) > 65535) {
+      fail('port must be an integer from 0 to 65535');
     }
     if (v.host !== undefined && !isHost(v.host)) fail('host must be a host name or IP address');
   },
@@ -75,6 +76,29 @@ export const formats = {
   topic(value: unknown): void {
     if (typeof value !== 'string' || value.length === 0 || /[#+\s]/.test(value) || /^\/|\/$/.test(value))
       fail('must be an MQTT topic without wildcards, spaces or a leading/trailing "/"');
+  },
+  rtspUsers(value: unknown): void {
+    if (!Array.isArray(value)) fail('must be a list of { username, password }');
+    value.forEach((u, i) => {
+      const v = u as Record<string, unknown>;
+      if (typeof u !== 'object' || u === null || Array.isArray(u))
+        fail(`[${i}] must be { username, password }`);
+      for (const key of Object.keys(v))
+        if (key !== 'username' && key !== 'password')
+          fail(`[${i}]: unknown key "${key}" (allowed: username, password)`);
+      if (
+        typeof v.username !== 'string' ||
+        !/^[\x21-\x7e]{1,64}$/.test(v.username) ||
+        v.username.includes(':')
+      )
+        fail(`[${i}].username must be 1-64 printable characters without spaces or ":"`);
+      if (typeof v.password !== 'string' || v.password.length === 0 || v.password.length > 128)
+        fail(`[${i}].password must be 1-128 characters`);
+    });
+  },
+  positiveNumber(value: unknown): void {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 60)
+      fail('must be a number above 0 and at most 60');
   },
   array(value: unknown): void {
     if (!Array.isArray(value)) fail('must be a list');

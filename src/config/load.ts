@@ -30,6 +30,12 @@ export interface PrinterConfig {
   ports: { chamber: number; rtsps: number; mqtt: number };
   tls: { fingerprint: string | null; caFile: string | null };
   native: { chamber: NativeOutputConfig | false; rtsps: NativeOutputConfig | false };
+  /** RTSPS printers: use arrival time instead of the printer's RTP timestamps. */
+  rtspsWallclock: boolean;
+  /** Chamber printers: constant frame rate of the H.264 made from JPEGs. */
+  h264Fps: number;
+  /** RTSPS printers: JPEG pictures per second made from H.264. */
+  jpegFps: number;
 }
 
 export interface HomeAssistantConfig {
@@ -46,7 +52,7 @@ export interface HomeAssistantConfig {
 
 export interface GatewayConfig {
   http: { port: number; host: string };
-  rtsp: { port: number };
+  rtsp: { port: number; host: string; users: { username: string; password: string }[] };
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
   homeassistant: HomeAssistantConfig;
   printers: PrinterConfig[];
@@ -123,6 +129,9 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
       chamber: { port: number; host?: string } | false;
       rtsps: { port: number; host?: string } | false;
     };
+    rtsps_wallclock: boolean;
+    h264_fps: number;
+    jpeg_fps: number;
   };
   const key = `printers[${index}]`;
   if (!p.host) throw new ConfigError(`${key}.host: is required: the printer's IP address or host name`);
@@ -153,6 +162,9 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
     ports: { ...p.ports },
     tls: { fingerprint: p.tls.fingerprint, caFile: p.tls.ca_file },
     native: { chamber: native(p.native.chamber), rtsps: native(p.native.rtsps) },
+    rtspsWallclock: p.rtsps_wallclock,
+    h264Fps: p.h264_fps,
+    jpegFps: p.jpeg_fps,
   };
 }
 
@@ -189,6 +201,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     baseUrl: ha.base_url?.replace(/\/+$/, '') ?? null,
     imageIntervalS: ha.image_interval_s,
   };
+  for (const u of base.rtsp.users) registerSecret(u.password);
   const problems: string[] = [];
   const printers: PrinterConfig[] = [];
   const taken = new Set<string>();

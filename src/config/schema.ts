@@ -28,6 +28,18 @@ export const gatewaySchema = {
       default: 8554,
       env: 'BAMBUCAM_RTSP_PORT',
     },
+    host: {
+      doc: 'Address the RTSP server listens on. 0.0.0.0 for every IPv4 interface, 127.0.0.1 for this machine only.',
+      format: formats.host,
+      default: '0.0.0.0',
+      env: 'BAMBUCAM_RTSP_HOST',
+    },
+    users: {
+      doc: 'RTSP users ({ username, password } list; Digest or Basic). Empty: no authentication on rtsp://<gateway>:<port>/<id>.',
+      format: formats.rtspUsers,
+      default: [] as { username: string; password: string }[],
+      sensitive: true,
+    },
   },
   log: {
     level: {
@@ -146,6 +158,21 @@ export const printerSchema = {
     default: null as string | null,
     nullable: true,
     sensitive: true,
+  },
+  rtsps_wallclock: {
+    doc: "RTSPS printers: stamp pictures with the time they arrive instead of the printer's RTP timestamps (P2S firmware whose timestamps do not advance; also switched on by itself when 30 pictures in a row share a timestamp).",
+    format: Boolean,
+    default: false,
+  },
+  h264_fps: {
+    doc: 'Chamber printers: frame rate of the H.264 stream made from the JPEG pictures (constant, whatever the camera sends).',
+    format: formats.positiveNumber,
+    default: 10,
+  },
+  jpeg_fps: {
+    doc: 'RTSPS printers: JPEG pictures per second made from the H.264 stream for snapshot, MJPEG and native :6000 viewers.',
+    format: formats.positiveNumber,
+    default: 2,
   },
   ports: {
     chamber: { doc: "The printer's chamber-image port.", format: 'port', default: 6000 },

@@ -16,6 +16,8 @@ export interface SimulatedMqttSpec {
   reportedIp?: string;
 }
 
+import { SimulatedRtspsCamera } from './rtsps-camera';
+
 export interface SimulatedPrinterSpec {
   id: string;
   name: string;
@@ -149,4 +151,90 @@ export async function stopFleet(fleet: SimulatedPrinter[]): Promise<void> {
       await p.mqtt?.stop();
     }),
   );
+}
+
+export interface SimulatedRtspsSpec {
+  id: string;
+  name: string;
+  serial: string;
+  accessCode: string;
+  model: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  maxConnections?: number;
+  sessionTimeoutS?: number;
+  frozenTimestamps?: boolean;
+  rtspsPort?: number;
+}
+
+export const DEMO_RTSPS_PRINTERS: SimulatedRtspsSpec[] = [
+  {
+    id: 'lab-x1c',
+    name: 'Lab X1C',
+    serial: '00M00A000000003',
+    accessCode: '24681357',
+    model: 'X1C',
+    width: 1280,
+    height: 720,
+  },
+];
+
+export interface SimulatedRtspsPrinter {
+  spec: SimulatedRtspsSpec;
+  camera: SimulatedRtspsCamera;
+  configEntry(): Record<string, unknown>;
+}
+
+/** X1-type printers (RTSPS :322 with LIVE555 behaviour); needs ffmpeg for the picture. */
+export async function startRtspsFleet(
+  specs: SimulatedRtspsSpec[],
+  ffmpegPath: string,
+  host = '127.0.0.1',
+): Promise<SimulatedRtspsPrinter[]> {
+  const started: SimulatedRtspsPrinter[] = [];
+  try {
+    for (const spec of specs) {
+      const camera = new SimulatedRtspsCamera({
+        name: spec.name,
+        serial: spec.serial,
+        accessCode: spec.accessCode,
+        ffmpegPath,
+        host,
+        port: spec.rtspsPort ?? 0,
+        width: spec.width,
+        height: spec.height,
+        fps: spec.fps,
+        maxConnections: spec.maxConnections,
+        sessionTimeoutS: spec.sessionTimeoutS,
+        frozenTimestamps: spec.frozenTimestamps,
+      });
+      await camera.start();
+      started.push({
+        spec,
+        camera,
+        configEntry: () => ({
+          id: spec.id,
+          name: spec.name,
+          host,
+          access_code: spec.accessCode,
+          serial: spec.serial,
+          model: spec.model,
+          camera: 'rtsps',
+          ports: { rtsps: camera.port },
+          native: { rtsps: { port: 0, host } },
+          // This simulated X1 has no MQTT side; do not look for one on 127.0.0.1:8883.
+          mqtt: false,
+        }),
+      });
+    }
+  } catch (err) {
+    await stopRtspsFleet(started);
+    throw err;
+  }
+  return started;
+}
+
+export async function stopRtspsFleet(fleet: SimulatedRtspsPrinter[]): Promise<void> {
+  await Promise.all(fleet.map((p) => p.camera.stop()));
 }

@@ -1,6 +1,13 @@
 /** What a source reports about itself; shown by the API and metrics. */
 
-export type SourceState = 'idle' | 'connecting' | 'streaming' | 'auth_failed' | 'offline' | 'stopped';
+export type SourceState =
+  | 'idle'
+  | 'connecting'
+  | 'streaming'
+  | 'auth_failed'
+  | 'liveview_off'
+  | 'offline'
+  | 'stopped';
 
 export interface SourceStatusJson {
   state: SourceState;
@@ -27,7 +34,7 @@ export class SourceStatus {
     if (state !== this.state || reason !== this.reason) this.since = Date.now();
     this.state = state;
     this.reason = reason;
-    if (state !== 'offline' && state !== 'auth_failed') this.nextRetryAt = null;
+    if (state !== 'offline' && state !== 'auth_failed' && state !== 'liveview_off') this.nextRetryAt = null;
   }
 
   toJSON(): SourceStatusJson {

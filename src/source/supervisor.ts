@@ -10,7 +10,7 @@ import type { SourceStatus } from './status';
 export class LongBackoffError extends Error {
   constructor(
     message: string,
-    readonly state: 'auth_failed' | 'offline' = 'offline',
+    readonly state: 'auth_failed' | 'liveview_off' | 'offline' = 'offline',
   ) {
     super(message);
     this.name = 'LongBackoffError';

@@ -64,15 +64,15 @@ describe('bambucam command line', () => {
       const api = await waitFor(
         async () => {
           const a = await httpJson<{ printers: { source: { state: string } }[] }>(`${url}api/printers`);
-          return a.printers.length === 2 && a.printers.every((p) => p.source.state === 'streaming')
+          return a.printers.length === 3 && a.printers.every((p) => p.source.state === 'streaming')
             ? a
             : null;
         },
         20_000,
         'demo printers streaming',
       );
-      expect(api.printers).toHaveLength(2);
-      expect(r.out()).not.toMatch(/12345678|87654321/);
+      expect(api.printers).toHaveLength(3);
+      expect(r.out()).not.toMatch(/12345678|87654321|24681357/);
     } finally {
       r.child.kill('SIGTERM');
     }

@@ -2,6 +2,13 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { PrinterWorker } from '../../worker';
 
+/** Counters of both hubs: JPEG outputs (mjpeg, snapshot, encoder, ...) and H.264 ones (rtsp, native_rtsps, decoder). */
+function outputs(
+  w: PrinterWorker,
+): [string, { viewers: number; delivered: number; dropped: number; stalled: number }][] {
+  return [...Object.entries(w.hub.outputCounters()), ...Object.entries(w.h264.outputCounters())];
+}
+
 export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: () => number): Registry {
   const registry = new Registry();
   const each = (fn: (w: PrinterWorker) => void) => {
@@ -67,14 +74,14 @@ export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: (
     collect() {
       this.reset();
       each((w) => {
-        for (const [output, c] of Object.entries(w.hub.outputCounters())) {
+        for (const [output, c] of outputs(w)) {
           this.set({ printer: w.id, output }, c.viewers);
         }
       });
     },
   });
   for (const [field, help] of [
-    ['delivered', 'Frames delivered to viewers.'],
+    ['delivered', 'Frames (JPEG) or pictures (H.264) delivered to viewers.'],
     ['dropped', 'Frames skipped for viewers that were busy or capped (newer frames replaced them).'],
     ['stalled', 'Viewers disconnected because they stopped reading.'],
   ] as const) {
@@ -86,7 +93,7 @@ export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: (
       collect() {
         this.reset();
         each((w) => {
-          for (const [output, c] of Object.entries(w.hub.outputCounters())) {
+          for (const [output, c] of outputs(w)) {
             this.inc({ printer: w.id, output }, c[field]);
           }
         });

@@ -62,7 +62,7 @@ export function snapshotHandler(resizer: SnapshotResizer, waitMs = SNAPSHOT_WAIT
     const counters = worker.hub.counters('snapshot');
     counters.viewers++;
     try {
-      const frame = worker.hub.latest ?? (await worker.hub.nextFrame(waitMs, 0));
+      const frame = await worker.snapshotFrame(waitMs);
       if (!frame) {
         const why = worker.status.reason ?? worker.status.state;
         return sendError(

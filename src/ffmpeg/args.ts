@@ -1,0 +1,113 @@
+/**
+ * ffmpeg argument lists (arrays, never a shell string) for bambucam's transcoders.
+ * Measured choices are explained in docs/rtsp.md.
+ */
+
+const QUIET = ['-hide_banner', '-loglevel', 'error', '-nostats'];
+
+export interface EncoderArgs {
+  /** Output (and paced input) frame rate. */
+  fps: number;
+  /** Keyframe interval in seconds (≤ 2 so HLS segments and late joiners stay short). */
+  keyframeSeconds: number;
+  encoder?: string;
+}
+
+/**
+ * JPEG frames on stdin, paced by bambucam at a constant rate → H.264 Constrained Baseline,
+ * Annex-B on stdout. Constant rate comes from the pacing, so no fps filter (which would wait for
+ * the camera's next frame and deliver in bursts at 0.5 fps).
+ */
+export function jpegToH264Args(a: EncoderArgs): string[] {
+  const gop = Math.max(1, Math.round(a.fps * a.keyframeSeconds));
+  return [
+    ...QUIET,
+    '-probesize',
+    '32',
+    '-analyzeduration',
+    '0',
+    '-fflags',
+    'nobuffer',
+    '-f',
+    'mjpeg',
+    '-framerate',
+    String(a.fps),
+    '-i',
+    'pipe:0',
+    '-an',
+    '-vf',
+    'scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p',
+    '-c:v',
+    a.encoder ?? 'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    '-profile:v',
+    'baseline',
+    '-g',
+    String(gop),
+    '-keyint_min',
+    String(gop),
+    '-sc_threshold',
+    '0',
+    '-bf',
+    '0',
+    '-threads',
+    '1',
+    '-flush_packets',
+    '1',
+    '-f',
+    'h264',
+    'pipe:1',
+  ];
+}
+
+export interface DecoderArgs {
+  /** JPEG frames per second wanted. */
+  fps: number;
+  /** mjpeg -q:v (2 best .. 31 worst). */
+  quality?: number;
+}
+
+/**
+ * H.264 Annex-B on stdin → JFIF JPEGs on stdout at about `fps`. The select filter lets the first
+ * picture out at once (the fps filter holds it back until the next interval) and uses wall-clock
+ * timestamps, as raw H.264 carries none.
+ */
+export function h264ToJpegArgs(a: DecoderArgs): string[] {
+  const gap = Math.max(0.01, 1 / a.fps - 0.01).toFixed(3);
+  return [
+    ...QUIET,
+    '-fflags',
+    'nobuffer',
+    '-flags',
+    'low_delay',
+    '-threads',
+    '1',
+    '-probesize',
+    '32',
+    '-analyzeduration',
+    '0',
+    '-use_wallclock_as_timestamps',
+    '1',
+    '-f',
+    'h264',
+    '-i',
+    'pipe:0',
+    '-an',
+    '-fps_mode',
+    'passthrough',
+    '-vf',
+    `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${gap})'`,
+    '-c:v',
+    'mjpeg',
+    '-pix_fmt',
+    'yuvj420p',
+    '-q:v',
+    String(a.quality ?? 5),
+    '-f',
+    'image2pipe',
+    'pipe:1',
+  ];
+}

@@ -1,0 +1,113 @@
+/**
+ * Chamber printers (JPEG only) → H.264: one ffmpeg per printer while anyone wants H.264.
+ *
+ * bambucam paces the input: every 1/fps s it writes the newest JPEG to ffmpeg (the same one again
+ * when the camera is slower), so the output has a constant frame rate and a keyframe at least every
+ * `keyframeSeconds` even when the printer sends 0.5 fps. ffmpeg's Annex-B output is split into
+ * access units here and pushed into the H264Stream, which packetizes them itself.
+ */
+import type { Frame } from '../hub/frame';
+import type { H264Stream } from '../hub/h264-stream';
+import type { JpegHub, Subscription } from '../hub/jpeg-hub';
+import type { Logger } from '../log';
+import { AnnexBAccessUnits } from '../protocol/h264';
+import { jpegToH264Args } from './args';
+import { FfmpegProcess } from './process';
+
+export interface JpegToH264EncoderOptions {
+  ffmpegPath: string;
+  hub: JpegHub;
+  stream: H264Stream;
+  log: Logger;
+  fps?: number;
+  keyframeSeconds?: number;
+  /** No H.264 out for this long while fed means ffmpeg hung: restart. */
+  silentMs?: number;
+  backoffMs?: number[];
+}
+
+export const ENCODER_FPS = 10;
+export const KEYFRAME_SECONDS = 2;
+
+export class JpegToH264Encoder {
+  readonly process: FfmpegProcess;
+  private sub: Subscription | null = null;
+  private latest: Frame | null = null;
+  private pacer: NodeJS.Timeout | null = null;
+  private units = new AnnexBAccessUnits();
+  private frameIndex = 0;
+  private readonly fps: number;
+  framesWritten = 0;
+  framesSkipped = 0;
+
+  constructor(private readonly opts: JpegToH264EncoderOptions) {
+    this.fps = opts.fps ?? ENCODER_FPS;
+    this.process = new FfmpegProcess({
+      path: opts.ffmpegPath,
+      args: jpegToH264Args({ fps: this.fps, keyframeSeconds: opts.keyframeSeconds ?? KEYFRAME_SECONDS }),
+      log: opts.log,
+      stdinIsInput: true,
+      silentMs: opts.silentMs ?? 10_000,
+      backoffMs: opts.backoffMs,
+      onStdout: (chunk) => this.onOutput(chunk),
+    });
+    this.process.on('spawn', () => {
+      // A new process: a new Annex-B stream and a new timeline, re-based by the stream.
+      this.units = new AnnexBAccessUnits();
+      this.frameIndex = 0;
+      opts.stream.discontinuity();
+    });
+  }
+
+  get running(): boolean {
+    return this.sub !== null;
+  }
+
+  start(): void {
+    if (this.sub) return;
+    const { hub, log } = this.opts;
+    log.info(`starting the H.264 encoder (${this.fps} fps)`);
+    this.sub = hub.subscribe(
+      {
+        send: (frame, done) => {
+          this.latest = frame;
+          done();
+        },
+        close: () => {},
+      },
+      { output: 'encoder' },
+    );
+    this.process.start();
+    this.pacer = setInterval(() => this.feed(), 1000 / this.fps);
+  }
+
+  private feed(): void {
+    if (!this.latest) return;
+    // ffmpeg behind (CPU starved): skip rather than queue, so latency stays bounded.
+    if (this.process.stdinBacklog > 2 * this.latest.jpeg.length) {
+      this.framesSkipped++;
+      return;
+    }
+    if (this.process.write(this.latest.jpeg)) this.framesWritten++;
+  }
+
+  private onOutput(chunk: Buffer): void {
+    const ticks = 90000 / this.fps;
+    for (const unit of this.units.push(chunk)) {
+      this.opts.stream.push(unit, Math.round(this.frameIndex++ * ticks));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.sub) return;
+    this.opts.log.info('stopping the H.264 encoder (nobody is watching)');
+    if (this.pacer) clearInterval(this.pacer);
+    this.pacer = null;
+    this.sub.unsubscribe();
+    this.sub = null;
+    this.latest = null;
+    await this.process.stop();
+    // A later viewer should not start on minutes-old pictures.
+    this.opts.stream.dropGop();
+  }
+}
