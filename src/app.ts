@@ -7,11 +7,13 @@ import type { AddressInfo } from 'node:net';
 import type { GatewayConfig } from './config/load';
 import { type Logger, rootLogger } from './log';
 import { createHttpApp, listen } from './serve/http/server';
+import { NativeChamberOutputs } from './serve/native-chamber-outputs';
 import { PrinterWorker, type WorkerTuning } from './worker';
 
 export interface AppTuning extends WorkerTuning {
   mjpegResendMs?: number;
   snapshotWaitMs?: number;
+  nativeAuthTimeoutMs?: number;
 }
 
 export interface AppOptions {
@@ -22,6 +24,7 @@ export interface AppOptions {
 
 export class App {
   readonly workers = new Map<string, PrinterWorker>();
+  readonly nativeChamber: NativeChamberOutputs;
   private http: Server | null = null;
   private readonly log: Logger;
 
@@ -30,6 +33,12 @@ export class App {
     for (const printer of opts.config.printers) {
       this.workers.set(printer.id, new PrinterWorker(printer, this.log.child(printer.id), opts.tuning));
     }
+    this.nativeChamber = new NativeChamberOutputs({
+      config: opts.config,
+      workers: this.workers,
+      log: this.log,
+      authTimeoutMs: opts.tuning?.nativeAuthTimeoutMs,
+    });
   }
 
   get httpPort(): number {
@@ -57,10 +66,12 @@ export class App {
       throw new Error(`[http] cannot listen on ${config.http.host}:${config.http.port}: ${hint}`);
     }
     this.log.child('http').info(`listening on http://${config.http.host}:${this.httpPort}/`);
+    await this.nativeChamber.start();
     for (const worker of this.workers.values()) worker.start();
   }
 
   async stop(): Promise<void> {
+    await this.nativeChamber.stop();
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
     const http = this.http;
     this.http = null;

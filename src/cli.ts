@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * bambucam command line: run | demo | simulate.
+ * bambucam command line: run | demo | simulate | ca.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -8,6 +8,7 @@ import { App } from './app';
 import { buildConfig, ConfigError, type LoadedConfig, loadConfigFile, quickConfig } from './config/load';
 import { rootLogger, setLogLevel } from './log';
 import { DEMO_PRINTERS, type SimulatedPrinter, startFleet, stopFleet } from './simulator/fleet';
+import { loadOrCreateCa } from './tls/ca';
 
 const USAGE = `bambucam — one camera connection per BambuLab printer, served to everyone
 
@@ -17,6 +18,8 @@ Usage:
                                      one printer without a file (or env PRINTER_IP, ACCESS_CODE, SERIAL)
   bambucam demo [--port N]           simulated printers on loopback and the gateway in front of them
   bambucam simulate                  only the simulated printers, for trying other clients
+  bambucam ca [--config FILE]        print the path and PEM of bambucam's CA (trust it in clients of
+                                     the native servers; see docs/native-chamber.md)
 
 With no configuration at all, bambucam runs the demo.
 Options:
@@ -114,6 +117,17 @@ async function simulate(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** `bambucam ca`: the CA of the native servers (created if missing), for clients' trust bundles. */
+function printCa(file: string | undefined): void {
+  const env = process.env;
+  const path = file ?? env.BAMBUCAM_CONFIG ?? (existsSync('bambucam.yaml') ? 'bambucam.yaml' : undefined);
+  const dataDir = path ? loadConfigFile(path, env).config.dataDir : buildConfig({}, env).config.dataDir;
+  const ca = loadOrCreateCa(dataDir);
+  process.stdout.write(
+    `${ca.created ? 'Created' : 'CA'}: ${ca.certPath}\nAdd this certificate to the trust bundle of clients of bambucam's native servers (see docs/native-chamber.md):\n\n${ca.ca.cert}`,
+  );
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -138,6 +152,8 @@ async function main(argv: string[]): Promise<void> {
       return demo(values.port);
     case 'simulate':
       return simulate();
+    case 'ca':
+      return printCa(values.config);
     case 'run': {
       const file = values.config ?? env.BAMBUCAM_CONFIG;
       const ip = values['printer-ip'] ?? env.PRINTER_IP;

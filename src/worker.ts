@@ -38,6 +38,8 @@ export class PrinterWorker {
   readonly hub: JpegHub;
   readonly status = new SourceStatus();
   readonly camera: CameraDecision;
+  /** Status of this printer's native servers, registered by whoever runs them (the App). */
+  readonly native: Record<string, () => unknown> = {};
   private readonly supervisor: Supervisor | null;
 
   constructor(
@@ -110,6 +112,7 @@ export class PrinterWorker {
       upstream_connections_open: this.status.connectionsOpen,
       viewers,
       outputs,
+      native: Object.fromEntries(Object.entries(this.native).map(([name, status]) => [name, status()])),
       urls: {
         snapshot: `/printers/${this.printer.id}/snapshot.jpg`,
         mjpeg: `/printers/${this.printer.id}/stream.mjpeg`,

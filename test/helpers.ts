@@ -1,5 +1,8 @@
 /** Test helpers: boot the real app against simulated printers on loopback, capture logs, read HTTP. */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, type AppTuning } from '../src/app';
 import { buildConfig } from '../src/config/load';
 import { type LogLevel, setLogLevel, setLogSink } from '../src/log';
@@ -55,12 +58,24 @@ export interface Gateway {
 
 export async function startGateway(
   specs: SimulatedPrinterSpec[],
-  opts: { tuning?: AppTuning; entry?: (p: SimulatedPrinter) => Record<string, unknown> } = {},
+  opts: {
+    tuning?: AppTuning;
+    entry?: (p: SimulatedPrinter) => Record<string, unknown>;
+    /** Kept after stop when given (tests of restarts); else a temporary directory removed on stop. */
+    dataDir?: string;
+  } = {},
 ): Promise<Gateway> {
   const fleet = await startFleet(specs);
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'bambucam-test-'));
   const loaded = buildConfig({
     http: { port: 0, host: '127.0.0.1' },
-    printers: fleet.map((p) => ({ ...p.configEntry(), ...(opts.entry?.(p) ?? {}) })),
+    data_dir: dataDir,
+    printers: fleet.map((p) => ({
+      ...p.configEntry(),
+      // Native servers on free loopback ports, so tests never fight over :6000.
+      native: { chamber: { port: 0, host: '127.0.0.1' } },
+      ...(opts.entry?.(p) ?? {}),
+    })),
   });
   const app = new App({ config: loaded.config, tuning: { ...FAST_TUNING, ...opts.tuning } });
   await app.start();
@@ -71,6 +86,7 @@ export async function startGateway(
     async stop() {
       await app.stop();
       await stopFleet(fleet);
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -49,16 +49,20 @@ export const formats = {
     if (value !== null && (typeof value !== 'string' || value.length === 0))
       fail('must be a non-empty string or null');
   },
+  nonEmptyString(value: unknown): void {
+    if (typeof value !== 'string' || value.length === 0) fail('must be a non-empty string');
+  },
   nativeOutput(value: unknown): void {
     if (value === false) return;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      fail('must be false (disabled) or { port: <1-65535>, host: <address, optional> }');
+      fail('must be false (disabled) or { port: <0-65535>, host: <address, optional> }');
     }
     const v = value as Record<string, unknown>;
     for (const key of Object.keys(v))
       if (key !== 'port' && key !== 'host') fail(`unknown key "${key}" (allowed: port, host)`);
-    if (!Number.isInteger(v.port) || (v.port as number) < 1 || (v.port as number) > 65535) {
-      fail('port must be an integer from 1 to 65535');
+    // Port 0 lets the system pick a free port (tests, benchmarks).
+    if (!Number.isInteger(v.port) || (v.port as number) < 0 || (v.port as number) > 65535) {
+      fail('port must be an integer from 0 to 65535');
     }
     if (v.host !== undefined && !isHost(v.host)) fail('host must be a host name or IP address');
   },
