@@ -6,6 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { generateCertificate, type KeyAndCert } from './certs';
@@ -76,12 +77,22 @@ export function leafAltNames(serial: string | null, hosts: (string | null)[]): s
   return [...names];
 }
 
+/** IPv6 as X509Certificate prints it: eight groups, no leading zeros ('::1' → '0:0:0:0:0:0:0:1'). */
+function canonicalName(name: string): string {
+  if (isIP(name) !== 6) return name.toLowerCase();
+  const [head, tail] = name.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const fill = tail === undefined ? [] : Array(8 - h.length - t.length).fill('0');
+  return [...h, ...fill, ...t].map((g) => Number.parseInt(g, 16).toString(16)).join(':');
+}
+
 function sameNames(x509: X509Certificate, wanted: string[]): boolean {
   const have = (x509.subjectAltName ?? '')
     .split(', ')
-    .map((s) => s.replace(/^(DNS|IP Address):/, '').toLowerCase())
+    .map((s) => canonicalName(s.replace(/^(DNS|IP Address):/, '')))
     .sort();
-  const want = wanted.map((n) => n.toLowerCase()).sort();
+  const want = wanted.map(canonicalName).sort();
   return have.length === want.length && have.every((n, i) => n === want[i]);
 }
 

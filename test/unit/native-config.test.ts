@@ -14,7 +14,9 @@ describe('native chamber configuration', () => {
       {},
     );
     expect(problems).toEqual([]);
-    expect(config.printers.map((p) => p.native.chamber && p.native.chamber.port)).toEqual([6000, 6001, 6002]);
+    expect(config.printers.map((p) => (p.native.chamber ? p.native.chamber.port : null))).toEqual([
+      6000, 6001, 6002,
+    ]);
   });
 
   test('two printers on the same address:port are refused with a message naming both', () => {
