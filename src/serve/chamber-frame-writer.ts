@@ -4,8 +4,8 @@
  * never a last record of exactly 16 bytes. Real clients (ha-bambulab, several Node clients) read
  * record by record, so this matters as much as the bytes.
  *
- * Node merges writes queued while an earlier one is pending into one TLS record, so each write
- * waits for the previous one's callback. With the socket's maximum send fragment set to 4096,
+ * Node merges two or more writes queued while an earlier one is pending into one TLS record, so
+ * at most one write may wait behind another. With the socket's maximum send fragment set to 4096,
  * OpenSSL cuts the whole body into 4096-byte records in one write (one syscall instead of ~25);
  * without it (setMaxSendFragment refused), the body goes in 4096-byte writes.
  * Used by the native server and the simulator alike.
@@ -41,16 +41,25 @@ export function bodyWrites(jpeg: Buffer, fragmentLimit: boolean): Buffer[] {
 
 /**
  * Write one frame; `done(true)` once every write has been handed to the kernel, `done(false)` when
- * the socket failed or closed first (then `done` is still called exactly once).
+ * the socket failed or closed first (then `done` is still called exactly once). Call it only when
+ * the previous frame's `done` has fired: nothing else may be queued on the socket.
+ *
+ * With the fragment limit, the header and the body's first write go out back to back: a Node
+ * stream hands a single buffered write to TLS on its own (it merges only two or more, with
+ * writev), so the header stays its own record without waiting a turn of the event loop.
  */
 export function writeChamberFrame(socket: TLSSocket, jpeg: Buffer, done: (ok: boolean) => void): void {
-  const writes = [encodeFrameHeader(jpeg.length), ...bodyWrites(jpeg, fragmentLimited.has(socket))];
+  const limited = fragmentLimited.has(socket);
+  const writes = [encodeFrameHeader(jpeg.length), ...bodyWrites(jpeg, limited)];
   let i = 0;
   const next = (err?: Error | null): void => {
     if (err || socket.destroyed || !socket.writable) done(false);
     else if (i === writes.length) done(true);
     else socket.write(writes[i++], next);
   };
+  if (limited && socket.writableLength === 0 && !socket.destroyed && socket.writable) {
+    socket.write(writes[i++]);
+  }
   next();
 }
 
