@@ -97,6 +97,14 @@ async function demo(port: string | undefined): Promise<void> {
       (p) =>
         `  ${p.spec.name.padEnd(11)} ${base}/printers/${p.spec.id}/stream.mjpeg  (snapshot: ${base}/printers/${p.spec.id}/snapshot.jpg)`,
     ),
+    ...fleet.flatMap((p) => {
+      const native = app.nativeChamber.servers.get(p.spec.id);
+      return native?.state === 'listening'
+        ? [
+            `  ${p.spec.name.padEnd(11)} native :6000 protocol on localhost:${native.port} (TLS, access code ${p.spec.accessCode})`,
+          ]
+        : [];
+    }),
     `  status:    ${base}/api/printers`,
     'Press Ctrl+C to stop. To use real printers, see README (bambucam run --config bambucam.yaml).',
     '',
