@@ -17,6 +17,7 @@ const WARMUP_MS = 1500;
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 5000);
 const COUNTS = (process.env.BENCH_VIEWERS ?? '1,10,100').split(',').map(Number);
 const STALLED = 10;
+const STALLED_WARMUP_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function freePort(): Promise<number> {
@@ -31,6 +32,7 @@ interface Target {
   name: string;
   pid: number;
   url: string;
+  api?: string;
 }
 
 interface Figures {
@@ -45,12 +47,20 @@ interface Figures {
   rss: number;
   firstFrameMs: number;
   gb: number;
+  /** Largest backlog one viewer had in the gateway's memory at the end (bambucam only). */
+  backlogKiB: number;
 }
 
-async function measure(t: Target, n: number, stalled = 0): Promise<Figures> {
+async function maxViewerBacklog(api: string): Promise<number> {
+  const res = await fetch(api);
+  const body = (await res.json()) as { outputs: { mjpeg?: { max_viewer_backlog_bytes: number } } };
+  return (body.outputs.mjpeg?.max_viewer_backlog_bytes ?? 0) / 1024;
+}
+
+async function measure(t: Target, n: number, stalled = 0, warmupMs = WARMUP_MS): Promise<Figures> {
   const stuck = Array.from({ length: stalled }, () => new BenchViewer(t.url, true));
   const viewers = Array.from({ length: n }, () => new BenchViewer(t.url));
-  await sleep(WARMUP_MS);
+  await sleep(warmupMs);
   for (const v of viewers) v.recording = true;
   const bytes0 = viewers.reduce((a, v) => a + v.bytes, 0);
   const cpu0 = cpuSeconds(t.pid);
@@ -61,6 +71,7 @@ async function measure(t: Target, n: number, stalled = 0): Promise<Figures> {
   const secs = (Date.now() - t0) / 1000;
   const bytes = viewers.reduce((a, v) => a + v.bytes, 0) - bytes0;
   const rss = rssMiB(t.pid);
+  const backlog = t.api ? await maxViewerBacklog(t.api) : Number.NaN;
   for (const v of viewers) v.recording = false;
   const lat = viewers.flatMap((v) => v.latencies).sort((a, b) => a - b);
   // A new viewer's first frame, measured on a loaded server.
@@ -88,6 +99,7 @@ async function measure(t: Target, n: number, stalled = 0): Promise<Figures> {
       50,
     ),
     gb: bytes / 1e9,
+    backlogKiB: backlog,
   };
 }
 
@@ -119,25 +131,27 @@ async function main() {
       name: 'bambucam',
       pid: gateway.proc.pid!,
       url: `http://127.0.0.1:${httpPort}/printers/bench/stream.mjpeg`,
+      api: `http://127.0.0.1:${httpPort}/api/printers/bench`,
     },
     { name: 'bare', pid: bare.proc.pid!, url: `http://127.0.0.1:${barePort}/` },
   ];
   const rows: Figures[] = [];
   try {
     for (const n of COUNTS) for (const t of targets) rows.push(await measure(t, n));
-    for (const t of targets) rows.push(await measure(t, 10, STALLED));
+    // Stalled viewers: long enough that the kernel's socket buffers are full and memory shows.
+    for (const t of targets) rows.push(await measure(t, 10, STALLED, STALLED_WARMUP_MS));
     const stats = await sim.request<SimulatedChamberStats>({ cmd: 'stats' });
     const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
     console.log(
       `\nMJPEG fan-out, simulated printer at ${FPS} fps, ${MEASURE_MS / 1000} s per row (node ${process.version})`,
     );
     console.log(
-      '| target | viewers | stalled | p50 ms | p99 ms | CPU s/GB | CPU % (user) | RSS MiB | first frame ms | GB |',
+      '| target | viewers | stalled | p50 ms | p99 ms | CPU s/GB | CPU % (user) | RSS MiB | first frame ms | GB | max viewer backlog KiB |',
     );
-    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
       console.log(
-        `| ${r.target} | ${r.viewers} | ${r.stalled} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.cpuPerGB, 2)} | ${f(r.cpuPct)} (${f(r.userPct)}) | ${f(r.rss)} | ${f(r.firstFrameMs)} | ${f(r.gb, 3)} |`,
+        `| ${r.target} | ${r.viewers} | ${r.stalled} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.cpuPerGB, 2)} | ${f(r.cpuPct)} (${f(r.userPct)}) | ${f(r.rss)} | ${f(r.firstFrameMs)} | ${f(r.gb, 3)} | ${f(r.backlogKiB)} |`,
       );
     }
     console.log('\nbambucam / bare (same viewers):');

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * bambucam command line: run | demo | simulate | ca.
+ * bambucam command line: run | demo | simulate | doctor | ca.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { App } from './app';
 import { buildConfig, ConfigError, type LoadedConfig, loadConfigFile, quickConfig } from './config/load';
-import { rootLogger, setLogLevel } from './log';
+import { formatCheck, runDoctor } from './doctor';
+import { redact, rootLogger, setLogLevel } from './log';
 import { DEMO_PRINTERS, type SimulatedPrinter, startFleet, stopFleet } from './simulator/fleet';
 import { loadOrCreateCa } from './tls/ca';
 
@@ -18,6 +19,9 @@ Usage:
                                      one printer without a file (or env PRINTER_IP, ACCESS_CODE, SERIAL)
   bambucam demo [--port N]           simulated printers on loopback and the gateway in front of them
   bambucam simulate                  only the simulated printers, for trying other clients
+  bambucam doctor [--config FILE] [--printer ID]
+  bambucam doctor --printer-ip IP --access-code CODE [--serial SERIAL]
+                                     check a printer and ffmpeg, and say what to fix (exit 1 if something is wrong)
   bambucam ca [--config FILE]        print the path and PEM of bambucam's CA (trust it in clients of
                                      the native servers; see docs/native-chamber.md)
 
@@ -25,6 +29,7 @@ With no configuration at all, bambucam runs the demo.
 Options:
   --config FILE   YAML configuration (see config/bambucam.example.yaml)
   --port N        HTTP port (default 8090; also BAMBUCAM_HTTP_PORT)
+  --printer ID    doctor: which configured printer (default: the first)
   -h, --help      this text
 `;
 
@@ -118,7 +123,7 @@ async function simulate(): Promise<void> {
   const lines = ["Simulated printers on 127.0.0.1 (access codes are the simulator's own):"];
   for (const p of fleet) {
     lines.push(
-      `  ${p.spec.name}: chamber camera 127.0.0.1:${p.camera.port}  serial ${p.spec.serial}  access code ${p.spec.accessCode}`,
+      `  ${p.spec.name}: chamber camera 127.0.0.1:${p.chamberPort}${p.mqtt ? `  MQTT 127.0.0.1:${p.mqtt.port}` : ''}  serial ${p.spec.serial}  access code ${p.spec.accessCode}`,
     );
   }
   lines.push('Press Ctrl+C to stop.');
@@ -136,6 +141,26 @@ function printCa(file: string | undefined): void {
   );
 }
 
+async function doctor(loaded: LoadedConfig, id: string | undefined): Promise<void> {
+  for (const problem of loaded.problems) log.error(`config: ${problem}`);
+  const printers = loaded.config.printers;
+  const printer = id ? printers.find((p) => p.id === id) : printers[0];
+  if (!printer) {
+    throw new ConfigError(
+      id
+        ? `no printer with id "${id}"; known: ${printers.map((p) => p.id).join(', ') || 'none'}`
+        : 'no usable printer in the configuration',
+    );
+  }
+  // The checks are the output; connection chatter only when something breaks badly.
+  setLogLevel('error');
+  process.stdout.write(`bambucam doctor: ${printer.id} (${printer.host})\n`);
+  const report = await runDoctor({ printer, log: rootLogger.child(printer.id) });
+  process.stdout.write(`${redact(report.checks.map(formatCheck).join('\n'))}\n`);
+  process.stdout.write(report.ok ? 'All checks passed.\n' : 'Something needs fixing (see ✗ above).\n');
+  process.exitCode = report.ok ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -146,6 +171,7 @@ async function main(argv: string[]): Promise<void> {
       'printer-ip': { type: 'string' },
       'access-code': { type: 'string' },
       serial: { type: 'string' },
+      printer: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -162,6 +188,22 @@ async function main(argv: string[]): Promise<void> {
       return simulate();
     case 'ca':
       return printCa(values.config);
+    case 'doctor': {
+      const file = values.config ?? env.BAMBUCAM_CONFIG;
+      const ip = values['printer-ip'] ?? env.PRINTER_IP;
+      const code = values['access-code'] ?? env.ACCESS_CODE;
+      let loaded: LoadedConfig;
+      if (ip || code) {
+        if (!ip || !code)
+          throw new ConfigError('doctor needs both --printer-ip and --access-code (or a --config file)');
+        loaded = quickConfig({ ip, accessCode: code, serial: values.serial ?? env.SERIAL }, env);
+      } else if (file || existsSync('bambucam.yaml')) {
+        loaded = loadConfigFile(file ?? 'bambucam.yaml', env);
+      } else {
+        throw new ConfigError('doctor needs a printer: --printer-ip/--access-code/--serial or --config FILE');
+      }
+      return doctor(loaded, values.printer);
+    }
     case 'run': {
       const file = values.config ?? env.BAMBUCAM_CONFIG;
       const ip = values['printer-ip'] ?? env.PRINTER_IP;

@@ -66,6 +66,20 @@ export const formats = {
     }
     if (v.host !== undefined && !isHost(v.host)) fail('host must be a host name or IP address');
   },
+  mqttUrl(value: unknown): void {
+    if (value === null) return;
+    if (typeof value !== 'string' || !/^mqtts?:\/\/[^/\s]+\/?$/.test(value))
+      fail('must be an MQTT broker URL such as mqtt://192.168.1.10:1883 or mqtts://broker:8883');
+  },
+  nullableHttpUrl(value: unknown): void {
+    if (value === null) return;
+    if (typeof value !== 'string' || !/^https?:\/\/[^/\s]+(\/\S*)?$/.test(value))
+      fail('must be an http:// or https:// URL such as http://192.168.1.20:8090');
+  },
+  topic(value: unknown): void {
+    if (typeof value !== 'string' || value.length === 0 || /[#+\s]/.test(value) || /^\/|\/$/.test(value))
+      fail('must be an MQTT topic without wildcards, spaces or a leading/trailing "/"');
+  },
   array(value: unknown): void {
     if (!Array.isArray(value)) fail('must be a list');
   },

@@ -27,9 +27,24 @@ export interface PrinterConfig {
   viewerCode: string | null;
   /** Which codes open the native servers: the access code or viewerCode, or viewerCode only. */
   nativeAuth: 'printer_or_viewer' | 'viewer_only';
+  /** Use the printer's MQTT link (only when a serial is known). */
+  mqtt: boolean;
+  light: 'off' | 'auto';
   ports: { chamber: number; rtsps: number; mqtt: number };
   tls: { fingerprint: string | null; caFile: string | null };
   native: { chamber: NativeOutputConfig | false; rtsps: NativeOutputConfig | false };
+}
+
+export interface HomeAssistantConfig {
+  /** Broker URL; null: discovery off. */
+  url: string | null;
+  username: string | null;
+  password: string | null;
+  discoveryPrefix: string;
+  baseTopic: string;
+  /** HTTP base URL Home Assistant uses to reach bambucam; null: derived from http host/port. */
+  baseUrl: string | null;
+  imageIntervalS: number;
 }
 
 export interface GatewayConfig {
@@ -38,6 +53,7 @@ export interface GatewayConfig {
   /** Absolute path of the directory for bambucam's own state (CA, certificates). */
   dataDir: string;
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  homeassistant: HomeAssistantConfig;
   printers: PrinterConfig[];
 }
 
@@ -105,6 +121,8 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
     camera: 'auto' | CameraKind;
     viewer_code: string | null;
     native_auth: 'printer_or_viewer' | 'viewer_only';
+    mqtt: boolean;
+    light: 'off' | 'auto';
     ports: { chamber: number; rtsps: number; mqtt: number };
     tls: { fingerprint: string | null; ca_file: string | null };
     native: {
@@ -142,6 +160,8 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
     camera: p.camera,
     viewerCode: p.viewer_code,
     nativeAuth: p.native_auth,
+    mqtt: p.mqtt,
+    light: p.light,
     ports: { ...p.ports },
     tls: { fingerprint: p.tls.fingerprint, caFile: p.tls.ca_file },
     native: { chamber: native(p.native.chamber), rtsps: native(p.native.rtsps) },
@@ -151,15 +171,37 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
 /** Validate a parsed configuration object. Global errors throw; bad printers become `problems`. */
 export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError('configuration: must be a mapping of keys (http, rtsp, log, printers)');
+    throw new ConfigError(
+      'configuration: must be a mapping of keys (http, rtsp, log, homeassistant, printers)',
+    );
   }
   const base = validated<{
     http: GatewayConfig['http'];
     rtsp: GatewayConfig['rtsp'];
     data_dir: string;
     log: GatewayConfig['log'];
+    homeassistant: {
+      url: string | null;
+      username: string | null;
+      password: string | null;
+      discovery_prefix: string;
+      base_topic: string;
+      base_url: string | null;
+      image_interval_s: number;
+    };
     printers: unknown[];
   }>(gatewaySchema, raw, env, '');
+  const ha = base.homeassistant;
+  registerSecret(ha.password);
+  const homeassistant: HomeAssistantConfig = {
+    url: ha.url,
+    username: ha.username,
+    password: ha.password,
+    discoveryPrefix: ha.discovery_prefix,
+    baseTopic: ha.base_topic,
+    baseUrl: ha.base_url?.replace(/\/+$/, '') ?? null,
+    imageIntervalS: ha.image_interval_s,
+  };
   const problems: string[] = [];
   const entries: { printer: PrinterConfig; index: number; chamberGiven: boolean }[] = [];
   const taken = new Set<string>();
@@ -184,6 +226,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
       rtsp: base.rtsp,
       dataDir: resolve(base.data_dir),
       log: base.log,
+      homeassistant,
       printers,
     },
     problems,

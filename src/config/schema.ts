@@ -43,6 +43,52 @@ export const gatewaySchema = {
       env: 'BAMBUCAM_LOG_LEVEL',
     },
   },
+  homeassistant: {
+    url: {
+      doc: 'MQTT broker used by Home Assistant, e.g. mqtt://192.168.1.10:1883 (mqtts:// for TLS). null turns Home Assistant discovery off.',
+      format: formats.mqttUrl,
+      default: null as string | null,
+      nullable: true,
+      env: 'BAMBUCAM_HA_MQTT_URL',
+    },
+    username: {
+      doc: 'User name for the Home Assistant MQTT broker (null: none).',
+      format: formats.nullableString,
+      default: null as string | null,
+      nullable: true,
+      env: 'BAMBUCAM_HA_MQTT_USERNAME',
+    },
+    password: {
+      doc: 'Password for the Home Assistant MQTT broker (null: none). Never logged.',
+      format: formats.nullableString,
+      default: null as string | null,
+      nullable: true,
+      sensitive: true,
+      env: 'BAMBUCAM_HA_MQTT_PASSWORD',
+    },
+    discovery_prefix: {
+      doc: "Home Assistant's MQTT discovery prefix (its MQTT integration setting).",
+      format: formats.topic,
+      default: 'homeassistant',
+    },
+    base_topic: {
+      doc: 'Topic under which bambucam publishes its availability and entity states (<base_topic>/status, <base_topic>/<printer-id>/...).',
+      format: formats.topic,
+      default: 'bambucam',
+    },
+    base_url: {
+      doc: "How Home Assistant reaches bambucam over HTTP, e.g. http://192.168.1.20:8090 (for the camera picture and the device link). Default: http://<http.host, or this machine's name when 0.0.0.0>:<http.port>.",
+      format: formats.nullableHttpUrl,
+      default: null as string | null,
+      nullable: true,
+      env: 'BAMBUCAM_HA_BASE_URL',
+    },
+    image_interval_s: {
+      doc: 'Seconds between refreshes of the picture shown by the Home Assistant image entity (one small URL message each, never JPEG bytes). 0: publish the URL once.',
+      format: 'nat',
+      default: 10,
+    },
+  },
   printers: {
     doc: 'The printers to serve: a list of printer entries (see the printer keys below).',
     format: formats.array,
@@ -89,6 +135,16 @@ export const printerSchema = {
     doc: 'Camera transport: chamber (A1/P1: JPEG over TLS :6000), rtsps (X1/H2/P2: RTSPS :322), or auto (from the model).',
     format: ['auto', 'chamber', 'rtsps'],
     default: 'auto',
+  },
+  mqtt: {
+    doc: "Connect to the printer's MQTT server (TLS :8883, needs serial) to learn the model, firmware, LAN liveview setting and to switch the light. false: camera only.",
+    format: Boolean,
+    default: true,
+  },
+  light: {
+    doc: 'Chamber light while someone watches: auto (on while viewed, restored after; needs MQTT and a printer that accepts the command) or off (never touched).',
+    format: ['off', 'auto'],
+    default: 'off',
   },
   viewer_code: {
     doc: "An extra code accepted from native viewers (:6000/:322 re-served) instead of the printer's access code, so the real code need not be shared.",

@@ -53,3 +53,10 @@ export function modelBySerial(serial: string): ModelInfo | undefined {
 }
 
 export const MODEL_NAMES = MODELS.map((m) => m.name);
+
+/** Find a model by MQTT `product_name` ("Bambu Lab X1 Carbon") or model code ("C12"). */
+export function modelByProduct(productName: string): ModelInfo | undefined {
+  const name = productName.replace(/^\s*bambu\s*lab\s*/i, '');
+  const code = productName.trim().toUpperCase();
+  return modelByName(name) ?? MODELS.find((m) => m.codes.includes(code));
+}

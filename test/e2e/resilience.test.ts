@@ -1,4 +1,4 @@
-import type { MalformedKind } from '../../src/simulator/chamber-camera';
+import { type MalformedKind, SimulatedChamberCamera } from '../../src/simulator/chamber-camera';
 import { type Gateway, httpJson, sleep, spec, startGateway, waitFor } from '../helpers';
 import { MjpegClient } from '../mjpeg-client';
 
@@ -33,6 +33,50 @@ describe('resilience', () => {
     expect(api.source.state).toBe('streaming');
     expect(api.source.connections_opened).toBe(2);
     for (const v of viewers) v.close();
+  });
+
+  test('a printer that is gone for a while (connection refused) is retried with backoff and picked up when it returns', async () => {
+    gw = await startGateway([spec({ fps: 10 })], { tuning: { mjpegResendMs: 300 } });
+    const first = gw.fleet[0];
+    const { port } = first.camera;
+    const viewer = new MjpegClient(`${gw.base}/stream.mjpeg`);
+    await viewer.waitForParts(2);
+    await first.camera.stop(); // unplugged: nothing listens on the port any more
+    const id = first.spec.id;
+    const down = await waitFor(
+      async () => {
+        const p = await httpJson<PrinterJson>(`${gw.base}/api/printers/${id}`);
+        return p.source.connections_opened >= 3 ? p : null;
+      },
+      15_000,
+      'several refused attempts',
+    );
+    expect(down.source.state).toMatch(/offline|connecting/);
+    expect(down.source.last_error).toMatch(/connection refused/);
+    const parts = viewer.parts.length;
+    await viewer.waitForParts(parts + 2); // the viewer keeps getting the last picture meanwhile
+    const back = new SimulatedChamberCamera({
+      name: first.spec.name,
+      serial: first.spec.serial,
+      accessCode: first.spec.accessCode,
+      fps: 10,
+      port,
+      identity: first.camera.identity,
+    });
+    first.camera = back; // so the gateway's teardown stops it
+    const maxBefore = Math.max(...viewer.parts.map((p) => seqOf(p.jpeg)));
+    const partsBefore = viewer.parts.length;
+    await back.start();
+    await waitFor(() => back.stats.activeStreams === 1, 15_000, 'reconnect to the returned printer');
+    // The returned printer counts its frames from 1 again: such a part proves the picture resumed.
+    await waitFor(
+      () => viewer.parts.slice(partsBefore).some((p) => seqOf(p.jpeg) < maxBefore),
+      10_000,
+      'frames from the returned printer',
+    );
+    expect(viewer.closed).toBe(false);
+    expect(back.stats.tcpConnections).toBe(1);
+    viewer.close();
   });
 
   test('a wrong access code shows as an auth failure and the printer sees only one attempt in the first backoff', async () => {

@@ -1,0 +1,326 @@
+/**
+ * The printer's MQTT link (TLS :8883, PROTOCOLS.md §5): not a camera source, but it tells us the
+ * model, firmware, the camera settings (`ipcam`: LAN liveview on/off) and the printer's own IP, and
+ * it carries the chamber-light command. `run()` is one connection and settles only after the TLS
+ * socket has closed; a Supervisor keeps it running with backoff (CONNACK 5 → AuthError, long wait).
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { MqttClient } from 'mqtt';
+import type { Logger } from '../log';
+import { type ModelInfo, modelByProduct } from '../protocol/models';
+import {
+  type CommandResult,
+  getVersionRequest,
+  type IpcamInfo,
+  type LightMode,
+  ledctrlRequest,
+  MQTT_USER,
+  mergeState,
+  parseMessage,
+  pushallRequest,
+  readChamberLight,
+  readIp,
+  readIpcam,
+  readSystemResult,
+  readVersion,
+  reportTopic,
+  requestTopic,
+  type VersionInfo,
+} from '../protocol/mqtt-payloads';
+import { SourceStatus } from './status';
+import { AuthError, Supervisor } from './supervisor';
+import { checkPinnedFingerprint, type PrinterTlsConfig, printerTlsOptions } from './tls-options';
+
+export interface MqttLinkTuning {
+  backoffMs?: number[];
+  longBackoffMs?: number[];
+  connectTimeoutMs?: number;
+  /** Least time between two pushall requests (P1P: 5 minutes at least, whatever this says). */
+  pushallMinIntervalMs?: number;
+  /** How long to wait for the printer's answer to a command. */
+  commandTimeoutMs?: number;
+}
+
+export interface MqttLinkOptions extends MqttLinkTuning {
+  host: string;
+  port: number;
+  accessCode: string;
+  serial: string;
+  tls: PrinterTlsConfig;
+  log: Logger;
+  /** What we know of the model before the printer says (config or serial prefix), for pushall limits. */
+  modelHint?: ModelInfo;
+}
+
+export const MQTT_CONNECT_TIMEOUT_MS = 10_000;
+/** P1P firmware struggles with frequent pushall (PROTOCOLS.md §5). */
+export const P1P_PUSHALL_MIN_INTERVAL_MS = 5 * 60_000;
+export const PUSHALL_MIN_INTERVAL_MS = 60_000;
+export const COMMAND_TIMEOUT_MS = 5_000;
+
+type Json = Record<string, unknown>;
+
+/**
+ * Events: 'update' (any state change), 'connected', 'version', 'system' (CommandResult).
+ */
+export class MqttLink extends EventEmitter {
+  readonly status = new SourceStatus();
+  /** The printer's merged `print` state. */
+  state: Json = {};
+  version: VersionInfo | null = null;
+  lastReportAt: number | null = null;
+  private client: MqttClient | null = null;
+  private lastPushallAt = -Infinity;
+  private sequence = 0;
+  private readonly supervisor: Supervisor;
+
+  constructor(private readonly opts: MqttLinkOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.supervisor = new Supervisor({
+      log: opts.log,
+      status: this.status,
+      run: (signal) => this.run(signal),
+      backoffMs: opts.backoffMs,
+      longBackoffMs: opts.longBackoffMs,
+    });
+  }
+
+  start(): void {
+    this.supervisor.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.supervisor.stop();
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** The model named by the printer's `get_version` answer. */
+  get model(): ModelInfo | null {
+    const name = this.version?.productName ?? this.version?.modelCode;
+    return name ? (modelByProduct(name) ?? null) : null;
+  }
+
+  get ipcam(): IpcamInfo | null {
+    return readIpcam(this.state);
+  }
+
+  get reportedIp(): string | null {
+    return readIp(this.state);
+  }
+
+  get chamberLight(): string | null {
+    return readChamberLight(this.state);
+  }
+
+  /** Send a request; false when not connected. */
+  request(message: Json): boolean {
+    const client = this.client;
+    if (!client?.connected) return false;
+    client.publish(requestTopic(this.opts.serial), JSON.stringify(message), { qos: 0 });
+    return true;
+  }
+
+  /** Switch the chamber light and wait for the printer's echo (or its refusal). */
+  setLight(mode: LightMode): Promise<CommandResult> {
+    const timeoutMs = this.opts.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    return new Promise((resolve) => {
+      const done = (result: CommandResult) => {
+        clearTimeout(timer);
+        this.off('system', onSystem);
+        this.off('update', onUpdate);
+        resolve(result);
+      };
+      const onSystem = (r: CommandResult) => r.command === 'ledctrl' && done(r);
+      // Some firmware confirms only through lights_report.
+      const onUpdate = () =>
+        this.chamberLight === mode && done({ command: 'ledctrl', ok: true, reason: null });
+      const timer = setTimeout(
+        () => done({ command: 'ledctrl', ok: false, reason: `no answer within ${timeoutMs / 1000} s` }),
+        timeoutMs,
+      );
+      this.on('system', onSystem);
+      this.on('update', onUpdate);
+      if (!this.request(ledctrlRequest(mode, this.nextSequence())))
+        done({ command: 'ledctrl', ok: false, reason: 'MQTT is not connected' });
+    });
+  }
+
+  /** For the API: never contains the access code. */
+  toJSON(): Json {
+    const ipcam = this.ipcam;
+    const status = this.status.toJSON();
+    return {
+      ...status,
+      state: status.state === 'streaming' ? 'connected' : status.state,
+      model: this.model?.name ?? null,
+      product_name: this.version?.productName ?? null,
+      firmware: this.version?.firmware ?? null,
+      reported_ip: this.reportedIp,
+      ipcam: ipcam
+        ? {
+            present: ipcam.present,
+            rtsp_url: ipcam.rtspUrl,
+            liveview: ipcam.liveview,
+            resolution: ipcam.resolution,
+          }
+        : null,
+      chamber_light: this.chamberLight,
+      last_report_at: this.lastReportAt === null ? null : new Date(this.lastReportAt).toISOString(),
+    };
+  }
+
+  private nextSequence(): string {
+    return String(++this.sequence);
+  }
+
+  private pushallMinIntervalMs(): number {
+    const model = this.model ?? this.opts.modelHint;
+    const min = this.opts.pushallMinIntervalMs ?? PUSHALL_MIN_INTERVAL_MS;
+    return model?.name === 'P1P' ? Math.max(min, P1P_PUSHALL_MIN_INTERVAL_MS) : min;
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic !== reportTopic(this.opts.serial)) return;
+    const message = parseMessage(payload);
+    if (!message) {
+      this.opts.log.debug(`ignored a report that is not JSON (${payload.length} bytes)`);
+      return;
+    }
+    this.lastReportAt = Date.now();
+    const print = message.print;
+    if (typeof print === 'object' && print !== null && !Array.isArray(print)) {
+      const before = JSON.stringify(readIpcam(this.state));
+      this.state = mergeState(this.state, print as Json);
+      const after = readIpcam(this.state);
+      if (JSON.stringify(after) !== before && after?.liveview)
+        this.opts.log.info(`LAN liveview ${after.liveview} (ipcam.rtsp_url)`);
+    }
+    const version = readVersion(message);
+    if (version) {
+      const first = this.version === null;
+      this.version = version;
+      if (first)
+        this.opts.log.info(
+          `printer says: ${version.productName ?? 'unknown product'}, firmware ${version.firmware ?? 'unknown'}`,
+        );
+      this.emit('version', version);
+    }
+    const system = readSystemResult(message);
+    if (system) this.emit('system', system);
+    this.emit('update');
+  }
+
+  run(signal: AbortSignal): Promise<void> {
+    const { host, port, serial, log } = this.opts;
+    const where = `${host}:${port}`;
+    const status = this.status;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let socket: TLSSocket | null = null;
+      let failure: Error | null = null;
+      let settled = false;
+      let connected = false;
+      status.set('connecting', `connecting to MQTT at ${where}`);
+      status.connectionsOpened++;
+      const client = new MqttClient(
+        () => {
+          socket = tlsConnect({ host, port, ...printerTlsOptions(this.opts.tls, serial) });
+          socket.once('secureConnect', () => {
+            const pinError = socket && checkPinnedFingerprint(socket, this.opts.tls);
+            if (pinError) {
+              failure ??= new Error(pinError);
+              socket?.destroy();
+            }
+          });
+          status.connectionsOpen++;
+          socket.once('close', () => {
+            status.connectionsOpen--;
+            finish();
+          });
+          return socket;
+        },
+        {
+          protocolVersion: 4,
+          username: MQTT_USER,
+          password: this.opts.accessCode,
+          clientId: `bambucam_${randomBytes(4).toString('hex')}`,
+          clean: true,
+          keepalive: 30,
+          reconnectPeriod: 0,
+          connectTimeout: this.opts.connectTimeoutMs ?? MQTT_CONNECT_TIMEOUT_MS,
+        },
+      );
+      this.client = client;
+      const onAbort = () => client.end(true);
+      signal.addEventListener('abort', onAbort, { once: true });
+
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        client.end(true);
+        if (this.client === client) this.client = null;
+        this.emit('update');
+        if (signal.aborted) return resolve();
+        if (failure) return reject(failure);
+        resolve();
+      };
+
+      client.on('connect', () => {
+        connected = true;
+        status.lastConnectedAt = Date.now();
+        status.set('streaming');
+        log.info(`MQTT connected to ${where}`);
+        client.subscribe(reportTopic(serial), { qos: 0 }, (err) => {
+          if (err) log.warn(`subscribe failed: ${err.message}`);
+        });
+        this.request(getVersionRequest(this.nextSequence()));
+        const now = Date.now();
+        if (now - this.lastPushallAt >= this.pushallMinIntervalMs()) {
+          this.lastPushallAt = now;
+          this.request(pushallRequest(this.nextSequence()));
+        }
+        this.emit('connected');
+        this.emit('update');
+      });
+      client.on('message', (topic, payload) => this.onMessage(topic, payload));
+      client.on('error', (err: Error & { code?: number | string }) => {
+        if (err.code === 5 || err.code === 4) {
+          failure ??= new AuthError(
+            `wrong access code: the printer's MQTT server at ${where} refused user ${MQTT_USER} with this code (CONNACK ${err.code})`,
+          );
+        } else if (typeof err.code === 'string') {
+          failure ??= new Error(describeError(err as NodeJS.ErrnoException, `MQTT at ${where}`));
+        } else {
+          failure ??= new Error(`MQTT at ${where}: ${err.message}`);
+        }
+      });
+      client.on('close', () => {
+        // mqtt.js may close without an error (connect timeout); the socket's 'close' settles the run.
+        if (!connected)
+          failure ??= new Error(`MQTT at ${where}: closed before the printer accepted the login`);
+        socket?.destroy();
+      });
+    });
+  }
+}
+
+function describeError(err: NodeJS.ErrnoException, where: string): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return `connection refused by ${where} (is the printer on and in LAN mode?)`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `${where} is unreachable (check the printer's IP address and network)`;
+    case 'ECONNRESET':
+      return `connection reset by ${where}`;
+    default:
+      return `${where}: ${err.message}`;
+  }
+}
