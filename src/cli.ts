@@ -106,7 +106,7 @@ async function demo(port: string | undefined): Promise<void> {
       const native = app.nativeChamber.servers.get(p.spec.id);
       return native?.state === 'listening'
         ? [
-            `  ${p.spec.name.padEnd(11)} native :6000 protocol on localhost:${native.port} (TLS, access code ${p.spec.accessCode})`,
+            `  ${p.spec.name.padEnd(11)} native :6000 protocol on localhost:${native.port} (TLS; the simulated printer's access code)`,
           ]
         : [];
     }),
