@@ -4,8 +4,9 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
+import sharp from 'sharp';
 import { encodeAuthPacket } from '../../src/protocol/chamber';
-import { readComment } from '../../src/protocol/jpeg';
+import { ensureJfif, readComment } from '../../src/protocol/jpeg';
 import { parseSimTag } from '../../src/simulator/chamber-camera';
 import { type Gateway, httpJson, spec, startGateway, waitFor } from '../helpers';
 import { MjpegClient } from '../mjpeg-client';
@@ -60,7 +61,12 @@ describe('native chamber-image server (:6000 re-served)', () => {
           port: nativePort(gw, p),
           code: gw.fleet[p].spec.accessCode,
           // Half with plain-RSA key exchange (as printers), half with ECDHE.
-          cipher: i % 4 < 2 ? 'AES128-GCM-SHA256' : 'ECDHE-RSA-AES256-GCM-SHA384',
+          cipher: [
+            'AES128-GCM-SHA256',
+            'AES256-GCM-SHA384',
+            'ECDHE-RSA-AES256-GCM-SHA384',
+            'ECDHE-RSA-AES128-GCM-SHA256',
+          ][i % 4],
         }),
       );
     }
@@ -109,6 +115,15 @@ describe('native chamber-image server (:6000 re-served)', () => {
     clients.push(late);
     await late.waitForFrames(1, 5000);
     expect(late.frames[0].equals(latest.jpeg)).toBe(true);
+
+    // A frame bambucam makes itself (an encoder's JPEG without APP0) reaches clients as JFIF.
+    const made = await sharp({ create: { width: 64, height: 36, channels: 3, background: '#208040' } })
+      .jpeg()
+      .toBuffer();
+    expect(made.subarray(0, 4)).not.toEqual(Buffer.from([0xff, 0xd8, 0xff, 0xe0]));
+    gw.app.workers.get(gw.fleet[0].spec.id)!.hub.publish(made);
+    await late.waitForFrames(2, 5000);
+    expect(late.frames[1].equals(ensureJfif(made))).toBe(true);
   });
 
   test('wrong code, wrong user, short packet, bad header, garbage and an idle client: closed without a byte; others unaffected', async () => {
