@@ -26,6 +26,8 @@ interface PrinterJson {
   native: { chamber: NativeStatus };
 }
 
+jest.setTimeout(90_000);
+
 const nativePort = (gw: Gateway, i = 0) => gw.app.nativeChamber.servers.get(gw.fleet[i].spec.id)!.port;
 const api = (gw: Gateway, i = 0) => httpJson<PrinterJson>(`${gw.base}/api/printers/${gw.fleet[i].spec.id}`);
 
