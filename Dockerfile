@@ -1,7 +1,7 @@
 # bambucam in a container. Put bambucam.yaml in the /data volume (or pass PRINTER_IP, ACCESS_CODE,
 # SERIAL); with neither, the demo runs.
 #   docker build -t bambucam .
-#   docker run -d --name bambucam -p 8090:8090 -p 8554:8554 -v bambucam-data:/data bambucam
+#   docker run -d --name bambucam -p 8090:8090 -p 8554:8554 -p 6000:6000 -v bambucam-data:/data bambucam
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
@@ -19,6 +19,8 @@ COPY package.json ./
 COPY config ./config
 COPY web ./web
 ENV NODE_ENV=production
+# The CA and certificates of the native servers (docs/native-chamber.md) live in the volume.
+ENV BAMBUCAM_DATA_DIR=/data
 VOLUME /data
 WORKDIR /data
 EXPOSE 8090 8554 6000 322

@@ -12,14 +12,17 @@ import { locateFfmpeg } from './ffmpeg/locate';
 import { HaDiscovery, type HaPrinterView } from './ha/discovery';
 import { type Logger, rootLogger } from './log';
 import { createHttpApp, listen, PACKAGE_ROOT } from './serve/http/server';
+import { NativeChamberOutputs } from './serve/native-chamber-outputs';
 import { LIVE555_REALM, RtspServer, type ViewerLimits } from './serve/rtsp-server';
 import { RTSPS_PATH, RTSPS_USER } from './source/rtsps';
-import { generateCertificate, type KeyAndCert } from './tls/certs';
+import { leafAltNames, leafCertificate, loadOrCreateCa } from './tls/ca';
+import type { KeyAndCert } from './tls/certs';
 import { PrinterWorker, type WorkerTuning } from './worker';
 
 export interface AppTuning extends WorkerTuning {
   mjpegResendMs?: number;
   snapshotWaitMs?: number;
+  nativeAuthTimeoutMs?: number;
   /** Home Assistant: how often entity states are published. */
   haStateIntervalMs?: number;
   /** Home Assistant: wait between attempts to reach its broker. */
@@ -34,7 +37,7 @@ export interface AppOptions {
   tuning?: AppTuning;
   /** ffmpeg for transcoders; default: locateFfmpeg(). null: none (H.264/JPEG conversion disabled). */
   ffmpegPath?: string | null;
-  /** TLS identity of the native RTSPS servers, per printer id. Default: a self-signed CN=<serial>. */
+  /** TLS identity of the native RTSPS servers, per printer id. Default: a leaf of the local CA in data_dir. */
   nativeTlsIdentity?: (printerId: string) => KeyAndCert;
 }
 
@@ -43,6 +46,7 @@ export class App {
   rtsp: RtspServer | null = null;
   /** Native RTSPS re-servers (/streaming/live/1 on :322), per printer id. */
   readonly nativeRtsps = new Map<string, RtspServer>();
+  readonly nativeChamber: NativeChamberOutputs;
   private http: Server | null = null;
   private ha: HaDiscovery | null = null;
   private readonly log: Logger;
@@ -56,6 +60,12 @@ export class App {
         new PrinterWorker(printer, this.log.child(printer.id), opts.tuning, ffmpegPath),
       );
     }
+    this.nativeChamber = new NativeChamberOutputs({
+      config: opts.config,
+      workers: this.workers,
+      log: this.log,
+      authTimeoutMs: opts.tuning?.nativeAuthTimeoutMs,
+    });
   }
 
   get rtspPort(): number {
@@ -108,10 +118,24 @@ export class App {
       const credentials = [{ username: RTSPS_USER, password: worker.printer.accessCode }];
       if (worker.printer.viewerCode)
         credentials.push({ username: RTSPS_USER, password: worker.printer.viewerCode });
-      // TODO(lead): use the per-printer CA-signed leaf from src/tls/ca.ts once merged.
-      const identity =
-        this.opts.nativeTlsIdentity?.(worker.id) ??
-        generateCertificate({ commonName: worker.printer.serial ?? worker.id, altNames: [] });
+      const nativeLog = this.log.child(worker.id).child('native-rtsps');
+      let identity: KeyAndCert;
+      try {
+        // The same local CA as the native :6000 server (bambucam ca), a leaf of its own.
+        identity =
+          this.opts.nativeTlsIdentity?.(worker.id) ??
+          leafCertificate(
+            loadOrCreateCa(config.dataDir),
+            `${worker.id}-rtsps`,
+            worker.printer.serial ?? worker.id,
+            leafAltNames(worker.printer.serial, [native.host]),
+          );
+      } catch (err) {
+        nativeLog.error(
+          `no TLS identity (${(err as Error).message}) — this output is disabled, everything else runs`,
+        );
+        continue;
+      }
       const server = new RtspServer({
         log: this.log.child(worker.id).child('native-rtsps'),
         host,
@@ -123,7 +147,6 @@ export class App {
         describeWaitMs: tuning?.describeWaitMs,
         resolve: (path) => (path === RTSPS_PATH ? { stream: worker.h264, credentials } : undefined),
       });
-      const nativeLog = this.log.child(worker.id).child('native-rtsps');
       if (await this.tryListen(server, nativeLog, host, native.port)) {
         this.nativeRtsps.set(worker.id, server);
         nativeLog.info(`listening on rtsps://${host}:${server.port}${RTSPS_PATH} (user ${RTSPS_USER})`);
@@ -157,6 +180,7 @@ export class App {
     }
     this.log.child('http').info(`listening on http://${config.http.host}:${this.httpPort}/`);
     await this.startRtsp();
+    await this.nativeChamber.start();
     for (const worker of this.workers.values()) worker.start();
     this.startHomeAssistant();
   }
@@ -187,6 +211,7 @@ export class App {
     this.rtsp = null;
     this.nativeRtsps.clear();
     await Promise.all(servers.map((s) => s?.stop()));
+    await this.nativeChamber.stop();
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
     const http = this.http;
     this.http = null;

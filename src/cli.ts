@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * bambucam command line: run | demo | simulate | doctor.
+ * bambucam command line: run | demo | simulate | doctor | ca.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,6 +19,7 @@ import {
   stopFleet,
   stopRtspsFleet,
 } from './simulator/fleet';
+import { loadOrCreateCa } from './tls/ca';
 
 const USAGE = `bambucam — one camera connection per BambuLab printer, served to everyone
 
@@ -31,6 +32,8 @@ Usage:
   bambucam doctor [--config FILE] [--printer ID]
   bambucam doctor --printer-ip IP --access-code CODE [--serial SERIAL]
                                      check a printer and ffmpeg, and say what to fix (exit 1 if something is wrong)
+  bambucam ca [--config FILE]        print the path and PEM of bambucam's CA (trust it in clients of
+                                     the native servers; see docs/native-chamber.md)
 
 With no configuration at all, bambucam runs the demo.
 Options:
@@ -145,6 +148,14 @@ async function demo(port: string | undefined): Promise<void> {
           ]
         : [];
     }),
+    ...[...fleet, ...rtsps].flatMap((p) => {
+      const native = app.nativeChamber.servers.get(p.spec.id);
+      return native?.state === 'listening'
+        ? [
+            `  ${p.spec.name.padEnd(11)} native :6000 protocol on localhost:${native.port}  (TLS; the demo printers' codes are in README)`,
+          ]
+        : [];
+    }),
     `  status:    ${base}/api/printers`,
     'Press Ctrl+C to stop. To use real printers, see README (bambucam run --config bambucam.yaml).',
     '',
@@ -175,6 +186,17 @@ async function simulate(): Promise<void> {
   }
   lines.push('Press Ctrl+C to stop.');
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** `bambucam ca`: the CA of the native servers (created if missing), for clients' trust bundles. */
+function printCa(file: string | undefined): void {
+  const env = process.env;
+  const path = file ?? env.BAMBUCAM_CONFIG ?? (existsSync('bambucam.yaml') ? 'bambucam.yaml' : undefined);
+  const dataDir = path ? loadConfigFile(path, env).config.dataDir : buildConfig({}, env).config.dataDir;
+  const ca = loadOrCreateCa(dataDir);
+  process.stdout.write(
+    `${ca.created ? 'Created' : 'CA'}: ${ca.certPath}\nAdd this certificate to the trust bundle of clients of bambucam's native servers (see docs/native-chamber.md):\n\n${ca.ca.cert}`,
+  );
 }
 
 async function doctor(loaded: LoadedConfig, id: string | undefined): Promise<void> {
@@ -222,6 +244,8 @@ async function main(argv: string[]): Promise<void> {
       return demo(values.port);
     case 'simulate':
       return simulate();
+    case 'ca':
+      return printCa(values.config);
     case 'doctor': {
       const file = values.config ?? env.BAMBUCAM_CONFIG;
       const ip = values['printer-ip'] ?? env.PRINTER_IP;

@@ -81,6 +81,8 @@ export class PrinterWorker {
   readonly hub: JpegHub;
   readonly h264: H264Stream;
   readonly status = new SourceStatus();
+  /** Status of this printer's native servers, registered by whoever runs them (the App). */
+  readonly native: Record<string, () => unknown> = {};
   /** null while detection runs (camera/model auto). */
   camera: CameraDecision | null;
   encoder: JpegToH264Encoder | null = null;
@@ -357,6 +359,7 @@ export class PrinterWorker {
         outputs: h264Outputs,
       },
       transcoder: this.transcoderJson(),
+      native: Object.fromEntries(Object.entries(this.native).map(([name, status]) => [name, status()])),
       urls: {
         snapshot: `/printers/${this.printer.id}/snapshot.jpg`,
         mjpeg: `/printers/${this.printer.id}/stream.mjpeg`,

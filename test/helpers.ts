@@ -1,5 +1,8 @@
 /** Test helpers: boot the real app against simulated printers on loopback, capture logs, read HTTP. */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, type AppTuning } from '../src/app';
 import { buildConfig } from '../src/config/load';
 import { locateFfmpeg } from '../src/ffmpeg/locate';
@@ -88,19 +91,35 @@ export async function startGateway(
     /** Overrides of a simulated RTSPS printer's config entry. */
     rtspsEntry?: (p: SimulatedRtspsPrinter) => Record<string, unknown>;
     config?: Record<string, unknown>;
+    /** Kept after stop when given (tests of restarts); else a temporary directory removed on stop. */
+    dataDir?: string;
   } = {},
 ): Promise<Gateway> {
   const fleet = await startFleet(specs);
   const rtspsFleet = opts.rtsps?.length
     ? await startRtspsFleet(opts.rtsps, locateFfmpeg()?.path ?? 'ffmpeg')
     : [];
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'bambucam-test-'));
   const loaded = buildConfig({
     http: { port: 0, host: '127.0.0.1' },
     rtsp: { port: 0, host: '127.0.0.1' },
+    data_dir: dataDir,
     ...opts.config,
     printers: [
-      ...fleet.map((p) => ({ ...p.configEntry(), ...(opts.entry?.(p) ?? {}) })),
-      ...rtspsFleet.map((p) => ({ ...p.configEntry(), ...(opts.rtspsEntry?.(p) ?? {}) })),
+      ...fleet.map((p) => ({
+        ...p.configEntry(),
+        // Native servers on free loopback ports, so tests never fight over :6000.
+        native: { chamber: { port: 0, host: '127.0.0.1' } },
+        ...(opts.entry?.(p) ?? {}),
+      })),
+      ...rtspsFleet.map((p) => {
+        const entry = p.configEntry();
+        return {
+          ...entry,
+          native: { ...(entry.native as object), chamber: { port: 0, host: '127.0.0.1' } },
+          ...(opts.rtspsEntry?.(p) ?? {}),
+        };
+      }),
     ],
   });
   const app = new App({ config: loaded.config, tuning: { ...FAST_TUNING, ...opts.tuning } });
@@ -115,6 +134,7 @@ export async function startGateway(
       await app.stop();
       await stopFleet(fleet);
       await stopRtspsFleet(rtspsFleet);
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -49,10 +49,13 @@ export const formats = {
     if (value !== null && (typeof value !== 'string' || value.length === 0))
       fail('must be a non-empty string or null');
   },
+  nonEmptyString(value: unknown): void {
+    if (typeof value !== 'string' || value.length === 0) fail('must be a non-empty string');
+  },
   nativeOutput(value: unknown): void {
     if (value === false) return;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      fail('must be false (disabled) or { port: <1-65535>, host: <address, optional> }');
+      fail('must be false (disabled) or { port: <0-65535>, host: <address, optional> }');
     }
     const v = value as Record<string, unknown>;
     for (const key of Object.keys(v))

@@ -3,6 +3,7 @@
  * Errors name the key and the rule; a bad printer entry is reported and skipped.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import convict from 'convict';
 import YAML from 'yaml';
 import { registerSecret } from '../log';
@@ -24,6 +25,8 @@ export interface PrinterConfig {
   model: string;
   camera: 'auto' | CameraKind;
   viewerCode: string | null;
+  /** Which codes open the native servers: the access code or viewerCode, or viewerCode only. */
+  nativeAuth: 'printer_or_viewer' | 'viewer_only';
   /** Use the printer's MQTT link (only when a serial is known). */
   mqtt: boolean;
   light: 'off' | 'auto';
@@ -53,6 +56,8 @@ export interface HomeAssistantConfig {
 export interface GatewayConfig {
   http: { port: number; host: string };
   rtsp: { port: number; host: string; users: { username: string; password: string }[] };
+  /** Absolute path of the directory for bambucam's own state (CA, certificates). */
+  dataDir: string;
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
   homeassistant: HomeAssistantConfig;
   printers: PrinterConfig[];
@@ -121,6 +126,7 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
     model: string;
     camera: 'auto' | CameraKind;
     viewer_code: string | null;
+    native_auth: 'printer_or_viewer' | 'viewer_only';
     mqtt: boolean;
     light: 'off' | 'auto';
     ports: { chamber: number; rtsps: number; mqtt: number };
@@ -146,6 +152,11 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
     const base = id;
     for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
   }
+  if (p.native_auth === 'viewer_only' && !p.viewer_code) {
+    throw new ConfigError(
+      `${key}.native_auth: viewer_only needs a viewer_code, or no code would open the native servers`,
+    );
+  }
   const native = (v: { port: number; host?: string } | false): NativeOutputConfig | false =>
     v === false ? false : { port: v.port, host: v.host ?? null };
   return {
@@ -157,6 +168,7 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
     model: p.model === 'auto' ? 'auto' : modelByName(p.model)!.name,
     camera: p.camera,
     viewerCode: p.viewer_code,
+    nativeAuth: p.native_auth,
     mqtt: p.mqtt,
     light: p.light,
     ports: { ...p.ports },
@@ -178,6 +190,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
   const base = validated<{
     http: GatewayConfig['http'];
     rtsp: GatewayConfig['rtsp'];
+    data_dir: string;
     log: GatewayConfig['log'];
     homeassistant: {
       url: string | null;
@@ -203,7 +216,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
   };
   for (const u of base.rtsp.users) registerSecret(u.password);
   const problems: string[] = [];
-  const printers: PrinterConfig[] = [];
+  const entries: { printer: PrinterConfig; index: number; chamberGiven: boolean }[] = [];
   const taken = new Set<string>();
   base.printers.forEach((entry, i) => {
     try {
@@ -212,13 +225,72 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
       }
       const printer = toPrinter(validated(printerSchema, entry, {}, `printers[${i}].`), i, taken);
       taken.add(printer.id);
-      printers.push(printer);
+      const native = (entry as { native?: { chamber?: unknown } }).native;
+      entries.push({ printer, index: i, chamberGiven: native?.chamber !== undefined });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems.push(err.message);
     }
   });
-  return { config: { http: base.http, rtsp: base.rtsp, log: base.log, homeassistant, printers }, problems };
+  const printers = assignNativeChamberPorts(entries, base.http.host, problems);
+  return {
+    config: {
+      http: base.http,
+      rtsp: base.rtsp,
+      dataDir: resolve(base.data_dir),
+      log: base.log,
+      homeassistant,
+      printers,
+    },
+    problems,
+  };
+}
+
+export const NATIVE_CHAMBER_PORT = 6000;
+const WILDCARD = new Set(['0.0.0.0', '::', '::0']);
+
+/** Two listen addresses collide when the ports match and either host covers the other. */
+function sameAddress(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
+  return a.port === b.port && (a.host === b.host || WILDCARD.has(a.host) || WILDCARD.has(b.host));
+}
+
+/**
+ * Native chamber servers: a printer whose entry names no port gets the first free one from 6000
+ * (so one printer gets the printer's own 6000); two printers set to the same address:port are
+ * refused, the later one reported and skipped. Port 0 (any free port, for tests) never collides.
+ */
+function assignNativeChamberPorts(
+  entries: { printer: PrinterConfig; index: number; chamberGiven: boolean }[],
+  httpHost: string,
+  problems: string[],
+): PrinterConfig[] {
+  const used: { host: string; port: number; id: string; index: number }[] = [];
+  const kept: { printer: PrinterConfig; chamberGiven: boolean }[] = [];
+  for (const { printer, index, chamberGiven } of entries) {
+    const out = printer.native.chamber;
+    if (chamberGiven && out && out.port !== 0) {
+      const addr = { host: out.host ?? httpHost, port: out.port };
+      const clash = used.find((u) => sameAddress(u, addr));
+      if (clash) {
+        problems.push(
+          `printers[${index}].native.chamber: ${addr.host}:${addr.port} is already the native chamber address of printer "${clash.id}" (printers[${clash.index}]); give each printer its own port or host`,
+        );
+        continue;
+      }
+      used.push({ ...addr, id: printer.id, index });
+    }
+    kept.push({ printer, chamberGiven });
+  }
+  for (const { printer, chamberGiven } of kept) {
+    const out = printer.native.chamber;
+    if (chamberGiven || !out) continue;
+    const host = out.host ?? httpHost;
+    let port = NATIVE_CHAMBER_PORT;
+    while (used.some((u) => sameAddress(u, { host, port }))) port++;
+    out.port = port;
+    used.push({ host, port, id: printer.id, index: -1 });
+  }
+  return kept.map((k) => k.printer);
 }
 
 export function loadConfigFile(file: string, env: Env = process.env): LoadedConfig {

@@ -41,6 +41,12 @@ export const gatewaySchema = {
       sensitive: true,
     },
   },
+  data_dir: {
+    doc: "Directory for bambucam's own state: the CA and the TLS certificates of the native servers. Kept across restarts (a volume at /data in Docker).",
+    format: formats.nonEmptyString,
+    default: '.bambucam-data',
+    env: 'BAMBUCAM_DATA_DIR',
+  },
   log: {
     level: {
       doc: 'Least severe log level printed: debug, info, warn or error.',
@@ -174,6 +180,11 @@ export const printerSchema = {
     format: formats.positiveNumber,
     default: 2,
   },
+  native_auth: {
+    doc: 'Which codes open the native servers: printer_or_viewer (the access code or viewer_code) or viewer_only (only viewer_code, so the access code stays private).',
+    format: ['printer_or_viewer', 'viewer_only'],
+    default: 'printer_or_viewer',
+  },
   ports: {
     chamber: { doc: "The printer's chamber-image port.", format: 'port', default: 6000 },
     rtsps: { doc: "The printer's RTSPS port.", format: 'port', default: 322 },
@@ -195,7 +206,7 @@ export const printerSchema = {
   },
   native: {
     chamber: {
-      doc: "Re-serve the printer's chamber-image protocol: { port, host } or false to disable.",
+      doc: "Re-serve the printer's chamber-image protocol (TLS): { port, host } or false to disable. Default port 6000 (the next free one from 6000 for further printers); host defaults to http.host.",
       format: formats.nativeOutput,
       default: { port: 6000 } as { port: number; host?: string } | false,
     },

@@ -9,14 +9,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import { rootLogger } from '../log';
-import {
-  AUTH_PACKET_BYTES,
-  CHAMBER_USER,
-  chunkFrameBody,
-  decodeAuthPacket,
-  encodeFrameHeader,
-} from '../protocol/chamber';
+import { AUTH_PACKET_BYTES, CHAMBER_USER, decodeAuthPacket, encodeFrameHeader } from '../protocol/chamber';
 import { insertComment } from '../protocol/jpeg';
+import { limitRecordSize, writeChamberFrameAsync } from '../serve/chamber-frame-writer';
 import { generateCertificate, type KeyAndCert } from '../tls/certs';
 import { renderPicture } from './picture';
 
@@ -232,6 +227,7 @@ export class SimulatedChamberCamera {
     socket.on('error', () => {});
     socket.once('secure', () => {
       this.stats.tlsHandshakes++;
+      limitRecordSize(socket);
     });
     socket.on('data', (chunk: Buffer) => {
       if (stream) return; // clients say nothing after auth
@@ -273,11 +269,7 @@ export class SimulatedChamberCamera {
   private async send(stream: Stream, jpeg: Buffer): Promise<void> {
     stream.busy = true;
     try {
-      if (!(await this.write(stream.socket, encodeFrameHeader(jpeg.length)))) return;
-      for (const chunk of chunkFrameBody(jpeg)) {
-        if (!(await this.write(stream.socket, chunk))) return;
-      }
-      this.stats.framesSent++;
+      if (await writeChamberFrameAsync(stream.socket, jpeg)) this.stats.framesSent++;
     } finally {
       stream.busy = false;
     }

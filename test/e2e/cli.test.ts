@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpJson, waitFor } from '../helpers';
@@ -77,5 +77,19 @@ describe('bambucam command line', () => {
       r.child.kill('SIGTERM');
     }
     expect(await r.exit).toBe(0);
+  });
+  test('bambucam ca prints the CA path and PEM, creating it once in data_dir', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bambucam-ca-cli-'));
+    const file = tmpFile('ca.yaml', `data_dir: ${join(dir, 'state')}\nprinters: []\n`);
+    const first = run(['ca', '--config', file]);
+    expect(await first.exit).toBe(0);
+    const certPath = join(dir, 'state', 'tls', 'ca.crt');
+    expect(first.out()).toContain(`Created: ${certPath}`);
+    const pem = readFileSync(certPath, 'utf8');
+    expect(first.out()).toContain(pem);
+    const again = run(['ca', '--config', file]);
+    expect(await again.exit).toBe(0);
+    expect(again.out()).toContain(`CA: ${certPath}`);
+    expect(again.out()).toContain(pem);
   });
 });
