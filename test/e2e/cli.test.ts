@@ -82,13 +82,13 @@ describe('bambucam command line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bambucam-ca-cli-'));
     const file = tmpFile('ca.yaml', `data_dir: ${join(dir, 'state')}\nprinters: []\n`);
     const first = run(['ca', '--config', file]);
-    expect(await first.exit).toBe(0);
+    expect({ exit: await first.exit, out: first.out() }).toMatchObject({ exit: 0 });
     const certPath = join(dir, 'state', 'tls', 'ca.crt');
     expect(first.out()).toContain(`Created: ${certPath}`);
     const pem = readFileSync(certPath, 'utf8');
     expect(first.out()).toContain(pem);
     const again = run(['ca', '--config', file]);
-    expect(await again.exit).toBe(0);
+    expect({ exit: await again.exit, out: again.out() }).toMatchObject({ exit: 0 });
     expect(again.out()).toContain(`CA: ${certPath}`);
     expect(again.out()).toContain(pem);
   });
