@@ -229,9 +229,17 @@ export class PrinterWorker {
   /** Status for the API: never contains the access code or viewer code. */
   toJSON(): Record<string, unknown> {
     const latest = this.hub.latest;
-    const outputs = this.hub.outputCounters();
+    const outputs: Record<string, object> = {};
+    for (const [name, counters] of Object.entries(this.hub.outputCounters())) {
+      const backlogs = this.hub.subscribers(name).map((sub) => sub.backlogBytes());
+      outputs[name] = {
+        ...counters,
+        backlog_bytes: backlogs.reduce((a, b) => a + b, 0),
+        max_viewer_backlog_bytes: Math.max(0, ...backlogs),
+      };
+    }
     const viewers: Record<string, number> = Object.fromEntries(
-      Object.entries(outputs).map(([k, v]) => [k, v.viewers]),
+      Object.entries(this.hub.outputCounters()).map(([k, v]) => [k, v.viewers]),
     );
     const h264Outputs = this.h264.outputCounters();
     for (const [k, v] of Object.entries(h264Outputs)) viewers[k] = (viewers[k] ?? 0) + v.viewers;

@@ -46,7 +46,12 @@ function update(p) {
   const badge = el.querySelector('.badge');
   badge.className = `badge ${p.source.state}`;
   badge.textContent = STATE_TEXT[p.source.state] ?? p.source.state;
-  el.querySelector('.overlay').textContent = p.source.state === 'streaming' ? '' : (p.source.reason ?? '');
+  let overlay = p.source.state === 'streaming' ? '' : (p.source.reason ?? '');
+  if (overlay && p.source.next_retry_at) {
+    const secs = Math.max(0, Math.round((Date.parse(p.source.next_retry_at) - Date.now()) / 1000));
+    overlay += ` — retrying in ${secs} s`;
+  }
+  el.querySelector('.overlay').textContent = overlay;
   el.querySelector('.fps').textContent = `${p.fps.toFixed(1)} fps`;
   el.querySelector('.age').textContent =
     p.last_frame_age_ms === null

@@ -15,6 +15,8 @@ export interface SubscriberSink {
   send(frame: Frame, done: () => void): void;
   /** The hub gave up on this subscriber (stalled, or the hub closed). */
   close(reason: string): void;
+  /** Bytes written but not yet handed to the kernel (for status and memory checks). */
+  backlogBytes?(): number;
 }
 
 export interface SubscribeOptions {
@@ -47,7 +49,6 @@ export class Subscription {
   private pending: Frame | null = null;
   private lastSentAt = 0;
   private throttleTimer: NodeJS.Timeout | null = null;
-  private repeatTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(
@@ -59,6 +60,11 @@ export class Subscription {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Bytes the sink holds in this process, not yet given to the kernel. */
+  backlogBytes(): number {
+    return this.sink.backlogBytes?.() ?? 0;
   }
 
   /** How long the current delivery has been waiting for the sink, or 0. */
@@ -131,7 +137,6 @@ export class Subscription {
       this.delivered++;
       this.counters.delivered++;
     }
-    this.armRepeat();
     let finished = false;
     this.sink.send(frame, () => {
       if (finished || this.closed) return;
@@ -141,23 +146,17 @@ export class Subscription {
     });
   }
 
-  private armRepeat(): void {
+  /** Called by the hub's periodic tick: re-send the latest frame to an idle, silent subscriber. */
+  repeatIfSilent(now: number): void {
     const every = this.opts.repeatAfterMs;
-    if (!every) return;
-    if (this.repeatTimer) clearTimeout(this.repeatTimer);
-    this.repeatTimer = setTimeout(() => {
-      this.repeatTimer = null;
-      const latest = this.hub.latest;
-      if (this.closed) return;
-      if (this.busySince !== null || !latest) return this.armRepeat();
-      this.deliver(latest, true);
-    }, every);
+    const latest = this.hub.latest;
+    if (!every || this.closed || this.busySince !== null || !latest || now - this.lastSentAt < every) return;
+    this.deliver(latest, true);
   }
 
   private clearTimers(): void {
     if (this.throttleTimer) clearTimeout(this.throttleTimer);
-    if (this.repeatTimer) clearTimeout(this.repeatTimer);
-    this.throttleTimer = this.repeatTimer = null;
+    this.throttleTimer = null;
   }
 }
 
@@ -173,7 +172,8 @@ export class JpegHub extends EventEmitter {
   private readonly subs = new Set<Subscription>();
   private readonly outputs = new Map<string, OutputCounters>();
   private readonly rate = new RateMeter();
-  private stallTimer: NodeJS.Timeout | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private tickMs = Number.POSITIVE_INFINITY;
   private readonly stallTimeoutMs: number;
 
   constructor(opts: JpegHubOptions = {}) {
@@ -198,7 +198,7 @@ export class JpegHub extends EventEmitter {
     this.subs.add(sub);
     counters.viewers++;
     this.emit('demand', this.subs.size);
-    this.armStallCheck();
+    this.armTick(opts.repeatAfterMs);
     if (opts.sendLatest !== false && this.latest) sub.offer(this.latest);
     return sub;
   }
@@ -254,26 +254,41 @@ export class JpegHub extends EventEmitter {
   /** Close every subscriber (shutdown). */
   close(reason = 'shutting down'): void {
     for (const sub of [...this.subs]) sub.close(reason);
-    if (this.stallTimer) clearInterval(this.stallTimer);
-    this.stallTimer = null;
+    this.stopTick();
   }
 
-  private armStallCheck(): void {
-    if (this.stallTimer) return;
-    const every = Math.max(50, Math.min(1000, this.stallTimeoutMs / 4));
-    this.stallTimer = setInterval(() => {
-      const now = Date.now();
-      for (const sub of this.subs) {
-        if (sub.busyFor(now) > this.stallTimeoutMs) {
-          this.counters(sub.opts.output).stalled++;
-          sub.close(`stalled: could not take a frame for ${Math.round(this.stallTimeoutMs / 1000)} s`);
-        }
+  /**
+   * One timer per hub, not per subscriber or frame: it closes stalled subscribers and re-sends the
+   * latest frame to silent ones. It runs only while there are subscribers.
+   */
+  private armTick(repeatAfterMs?: number): void {
+    const wanted = Math.max(
+      50,
+      Math.min(1000, this.stallTimeoutMs / 4, repeatAfterMs ? repeatAfterMs / 4 : 1000),
+    );
+    if (this.tickTimer && wanted >= this.tickMs) return;
+    this.stopTick();
+    this.tickMs = wanted;
+    this.tickTimer = setInterval(() => this.tick(), wanted);
+    this.tickTimer.unref();
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const sub of this.subs) {
+      if (sub.busyFor(now) > this.stallTimeoutMs) {
+        this.counters(sub.opts.output).stalled++;
+        sub.close(`stalled: could not take a frame for ${Math.round(this.stallTimeoutMs / 1000)} s`);
+      } else {
+        sub.repeatIfSilent(now);
       }
-      if (this.subs.size === 0 && this.stallTimer) {
-        clearInterval(this.stallTimer);
-        this.stallTimer = null;
-      }
-    }, every);
-    this.stallTimer.unref();
+    }
+    if (this.subs.size === 0) this.stopTick();
+  }
+
+  private stopTick(): void {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    this.tickMs = Number.POSITIVE_INFINITY;
   }
 }

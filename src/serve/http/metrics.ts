@@ -2,7 +2,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { PrinterWorker } from '../../worker';
 
-export function createMetrics(workers: () => PrinterWorker[]): Registry {
+export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: () => number): Registry {
   const registry = new Registry();
   const each = (fn: (w: PrinterWorker) => void) => {
     for (const w of workers()) fn(w);
@@ -93,5 +93,14 @@ export function createMetrics(workers: () => PrinterWorker[]): Registry {
       },
     });
   }
+  new Counter({
+    name: 'bambucam_snapshot_resizes_total',
+    help: 'Resized snapshots computed (one per frame and size, shared by all requests).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(snapshotResizes());
+    },
+  });
   return registry;
 }

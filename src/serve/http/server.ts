@@ -78,7 +78,10 @@ export function createHttpApp(opts: HttpOptions): express.Express {
     const states = [...workers.values()].map((w) => ({ id: w.id, state: w.status.state }));
     res.set('Cache-Control', 'no-store').json({ ok: true, printers: states });
   });
-  const metrics = createMetrics(() => [...workers.values()]);
+  const metrics = createMetrics(
+    () => [...workers.values()],
+    () => resizer.resizes,
+  );
   app.get('/metrics', async (_req, res, next) => {
     try {
       res.set('Content-Type', metrics.contentType).send(await metrics.metrics());

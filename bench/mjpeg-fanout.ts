@@ -1,0 +1,177 @@
+/**
+ * MJPEG fan-out benchmark: a simulated printer at 30 fps, N = 1, 10, 100 viewers, then stalled
+ * viewers; bambucam and a bare broadcaster measured one after the other in the same run.
+ * Prints latency p50/p99 (printer send → viewer receive), CPU seconds per GB delivered, RSS,
+ * upstream connections, and a new viewer's time to first frame.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SimulatedChamberStats } from '../src/simulator/chamber-camera';
+import { BenchViewer } from './lib/mjpeg-viewers';
+import { cpuSeconds, percentile, rssMiB, startChild } from './lib/procs';
+
+const FPS = Number(process.env.BENCH_FPS ?? 30);
+const WARMUP_MS = 1500;
+const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 5000);
+const COUNTS = (process.env.BENCH_VIEWERS ?? '1,10,100').split(',').map(Number);
+const STALLED = 10;
+const STALLED_WARMUP_MS = 10_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+interface Target {
+  name: string;
+  pid: number;
+  url: string;
+  api?: string;
+}
+
+interface Figures {
+  target: string;
+  viewers: number;
+  stalled: number;
+  p50: number;
+  p99: number;
+  cpuPerGB: number;
+  cpuPct: number;
+  userPct: number;
+  rss: number;
+  firstFrameMs: number;
+  gb: number;
+  /** Largest backlog one viewer had in the gateway's memory at the end (bambucam only). */
+  backlogKiB: number;
+}
+
+async function maxViewerBacklog(api: string): Promise<number> {
+  const res = await fetch(api);
+  const body = (await res.json()) as { outputs: { mjpeg?: { max_viewer_backlog_bytes: number } } };
+  return (body.outputs.mjpeg?.max_viewer_backlog_bytes ?? 0) / 1024;
+}
+
+async function measure(t: Target, n: number, stalled = 0, warmupMs = WARMUP_MS): Promise<Figures> {
+  const stuck = Array.from({ length: stalled }, () => new BenchViewer(t.url, true));
+  const viewers = Array.from({ length: n }, () => new BenchViewer(t.url));
+  await sleep(warmupMs);
+  for (const v of viewers) v.recording = true;
+  const bytes0 = viewers.reduce((a, v) => a + v.bytes, 0);
+  const cpu0 = cpuSeconds(t.pid);
+  const t0 = Date.now();
+  await sleep(MEASURE_MS);
+  const cpu1 = cpuSeconds(t.pid);
+  const cpu = cpu1.total - cpu0.total;
+  const secs = (Date.now() - t0) / 1000;
+  const bytes = viewers.reduce((a, v) => a + v.bytes, 0) - bytes0;
+  const rss = rssMiB(t.pid);
+  const backlog = t.api ? await maxViewerBacklog(t.api) : Number.NaN;
+  for (const v of viewers) v.recording = false;
+  const lat = viewers.flatMap((v) => v.latencies).sort((a, b) => a - b);
+  // A new viewer's first frame, measured on a loaded server.
+  const firsts: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const v = new BenchViewer(t.url);
+    while (v.firstPartMs === null) await sleep(2);
+    firsts.push(v.firstPartMs);
+    v.close();
+  }
+  for (const v of [...viewers, ...stuck]) v.close();
+  await sleep(300);
+  return {
+    target: t.name,
+    viewers: n,
+    stalled,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    cpuPerGB: cpu / (bytes / 1e9),
+    cpuPct: (100 * cpu) / secs,
+    userPct: (100 * (cpu1.user - cpu0.user)) / secs,
+    rss,
+    firstFrameMs: percentile(
+      firsts.sort((a, b) => a - b),
+      50,
+    ),
+    gb: bytes / 1e9,
+    backlogKiB: backlog,
+  };
+}
+
+async function main() {
+  const sim = startChild<{ port: number }>(join(__dirname, 'lib', 'sim-process.js'), [String(FPS)]);
+  const { port: simPort } = await sim.ready;
+  const httpPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bambucam-bench-'));
+  const config = join(dir, 'bench.yaml');
+  writeFileSync(
+    config,
+    `http: { port: ${httpPort}, host: 127.0.0.1 }\nlog: { level: warn }\nprinters:\n  - id: bench\n    host: 127.0.0.1\n    access_code: benchcode\n    camera: chamber\n    ports: { chamber: ${simPort} }\n`,
+  );
+  const gateway = startChild<unknown>(
+    join(__dirname, '..', 'src', 'cli.js'),
+    ['run', '--config', config],
+    {},
+    // BENCH_PROFILE=dir writes a CPU profile of the gateway there (open it in Chrome DevTools).
+    process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
+  );
+  const bare = startChild<{ port: number }>(join(__dirname, 'lib', 'bare-broadcaster.js'), [
+    String(simPort),
+    'benchcode',
+  ]);
+  const { port: barePort } = await bare.ready;
+  await sleep(2000); // gateway connected and streaming
+  const targets: Target[] = [
+    {
+      name: 'bambucam',
+      pid: gateway.proc.pid!,
+      url: `http://127.0.0.1:${httpPort}/printers/bench/stream.mjpeg`,
+      api: `http://127.0.0.1:${httpPort}/api/printers/bench`,
+    },
+    { name: 'bare', pid: bare.proc.pid!, url: `http://127.0.0.1:${barePort}/` },
+  ];
+  const rows: Figures[] = [];
+  try {
+    for (const n of COUNTS) for (const t of targets) rows.push(await measure(t, n));
+    // Stalled viewers: long enough that the kernel's socket buffers are full and memory shows.
+    for (const t of targets) rows.push(await measure(t, 10, STALLED, STALLED_WARMUP_MS));
+    const stats = await sim.request<SimulatedChamberStats>({ cmd: 'stats' });
+    const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+    console.log(
+      `\nMJPEG fan-out, simulated printer at ${FPS} fps, ${MEASURE_MS / 1000} s per row (node ${process.version})`,
+    );
+    console.log(
+      '| target | viewers | stalled | p50 ms | p99 ms | CPU s/GB | CPU % (user) | RSS MiB | first frame ms | GB | max viewer backlog KiB |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      console.log(
+        `| ${r.target} | ${r.viewers} | ${r.stalled} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.cpuPerGB, 2)} | ${f(r.cpuPct)} (${f(r.userPct)}) | ${f(r.rss)} | ${f(r.firstFrameMs)} | ${f(r.gb, 3)} | ${f(r.backlogKiB)} |`,
+      );
+    }
+    console.log('\nbambucam / bare (same viewers):');
+    console.log('| viewers | stalled | CPU/GB ratio | p99 ratio | RSS ratio |');
+    console.log('|---|---|---|---|---|');
+    for (let i = 0; i < rows.length; i += 2) {
+      const [g, b] = [rows[i], rows[i + 1]];
+      console.log(
+        `| ${g.viewers} | ${g.stalled} | ${f(g.cpuPerGB / b.cpuPerGB, 2)} | ${f(g.p99 / b.p99, 2)} | ${f(g.rss / b.rss, 2)} |`,
+      );
+    }
+    console.log(
+      `\nupstream: the simulated printer saw ${stats.tcpConnections} TCP connections (bambucam 1 + bare 1), peak ${stats.peakStreams} streams at once`,
+    );
+  } finally {
+    await Promise.all([gateway.stop(), bare.stop(), sim.stop()]);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

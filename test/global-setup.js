@@ -1,0 +1,15 @@
+// The CLI tests run the built program (dist/), as users do; build it once before the suite.
+const { execFileSync } = require('node:child_process');
+const { join } = require('node:path');
+
+module.exports = () => {
+  const root = join(__dirname, '..');
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
+};
