@@ -9,6 +9,7 @@ import type { PrinterConfig } from './config/load';
 import { H264ToJpegDecoder } from './ffmpeg/decoder';
 import { JpegToH264Encoder } from './ffmpeg/encoder';
 import { FFMPEG_MISSING_HINT } from './ffmpeg/locate';
+import { HlsMuxer } from './hls/hls-muxer';
 import type { Frame } from './hub/frame';
 import { H264Stream } from './hub/h264-stream';
 import { JpegHub } from './hub/jpeg-hub';
@@ -29,6 +30,9 @@ export interface WorkerTuning {
   idleStopMs?: number;
   /** Restart waits of a crashed ffmpeg. */
   ffmpegBackoffMs?: number[];
+  /** HLS: stop the muxer after this long without requests; wait this long for the first playlist. */
+  hlsIdleStopMs?: number;
+  hlsStartWaitMs?: number;
 }
 
 export const IDLE_STOP_MS = 30_000;
@@ -89,6 +93,7 @@ export class PrinterWorker {
   readonly camera: CameraDecision;
   readonly encoder: JpegToH264Encoder | null = null;
   readonly decoder: H264ToJpegDecoder | null = null;
+  readonly hls: HlsMuxer;
   private readonly supervisor: Supervisor;
   private readonly demand: Demand | null = null;
   private transcoderError: string | null = null;
@@ -169,6 +174,14 @@ export class PrinterWorker {
         this.hub.on('demand', (n: number) => !this.stopping && this.demand?.wanted(n));
       } else this.noFfmpeg('JPEG (snapshot, MJPEG) for this RTSPS printer');
     }
+    this.hls = new HlsMuxer({
+      stream: this.h264,
+      log: log.child('hls'),
+      idleStopMs: tuning.hlsIdleStopMs,
+      startWaitMs: tuning.hlsStartWaitMs,
+      // A chamber printer without ffmpeg has no H.264 at all: say so at once.
+      unavailable: () => (this.camera.kind === 'chamber' && !this.encoder ? this.transcoderError : null),
+    });
     this.supervisor = new Supervisor({
       log: sourceLog,
       status: this.status,
@@ -207,6 +220,7 @@ export class PrinterWorker {
   async stop(): Promise<void> {
     this.stopping = true;
     this.demand?.cancel();
+    this.hls.close();
     await Promise.all([this.supervisor.stop(), this.encoder?.stop(), this.decoder?.stop()]);
     this.hub.close();
     this.h264.close();
@@ -269,9 +283,11 @@ export class PrinterWorker {
         outputs: h264Outputs,
       },
       transcoder: this.transcoderJson(),
+      hls: this.hls.toJSON(),
       urls: {
         snapshot: `/printers/${this.printer.id}/snapshot.jpg`,
         mjpeg: `/printers/${this.printer.id}/stream.mjpeg`,
+        hls: `/printers/${this.printer.id}/hls/index.m3u8`,
         rtsp_path: `/${this.printer.id}`,
       },
     };

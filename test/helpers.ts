@@ -85,6 +85,8 @@ export async function startGateway(
     entry?: (p: SimulatedPrinter | SimulatedRtspsPrinter) => Record<string, unknown>;
     rtsps?: SimulatedRtspsSpec[];
     config?: Record<string, unknown>;
+    /** ffmpeg for the gateway's transcoders; null: none (as on a machine without ffmpeg). */
+    ffmpegPath?: string | null;
   } = {},
 ): Promise<Gateway> {
   const fleet = await startFleet(specs);
@@ -97,7 +99,11 @@ export async function startGateway(
     ...opts.config,
     printers: [...fleet, ...rtspsFleet].map((p) => ({ ...p.configEntry(), ...(opts.entry?.(p) ?? {}) })),
   });
-  const app = new App({ config: loaded.config, tuning: { ...FAST_TUNING, ...opts.tuning } });
+  const app = new App({
+    config: loaded.config,
+    tuning: { ...FAST_TUNING, ...opts.tuning },
+    ...(opts.ffmpegPath !== undefined ? { ffmpegPath: opts.ffmpegPath } : {}),
+  });
   await app.start();
   return {
     app,
