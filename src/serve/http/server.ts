@@ -101,6 +101,11 @@ export function createHttpApp(opts: HttpOptions): express.Express {
 
   const webDir = opts.webDir ?? resolve(PACKAGE_ROOT, 'web');
   if (existsSync(webDir)) app.use(express.static(webDir, { index: 'index.html', maxAge: 0 }));
+  // The dashboard card, so Home Assistant can load it from bambucam as well as through HACS.
+  const cardFile = resolve(PACKAGE_ROOT, 'dist', 'bambucam-card.js');
+  app.get('/bambucam-card.js', (_req, res) => {
+    res.set('Access-Control-Allow-Origin', '*').set('Cache-Control', 'no-cache').sendFile(cardFile);
+  });
   // The bundles (page, hls.js, the dashboard card) built by `npm run build` from web/src.
   const bundleDir = opts.bundleDir ?? resolve(PACKAGE_ROOT, 'dist', 'web');
   app.use(
