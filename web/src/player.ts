@@ -3,7 +3,10 @@
  * a CDN), native HLS where the browser has it (Safari), MJPEG when HLS fails, snapshots as the
  * last resort. The snapshot is the poster while the video starts.
  */
-import Hls, { type HlsConfig } from 'hls.js';
+import Hls from 'hls.js';
+import { HLS_CONFIG } from './hls-config';
+
+export { HLS_CONFIG };
 
 export type PlayMode = 'auto' | 'hls' | 'mjpeg' | 'snapshot';
 export type ActiveMode = 'hls' | 'mjpeg' | 'snapshot' | 'none';
@@ -24,22 +27,6 @@ export interface PlayerOptions {
   /** Give up on HLS when no picture has played this long after starting. */
   hlsStartTimeoutMs?: number;
 }
-
-/**
- * Low-latency settings for a live playlist of ~1 s segments (measured in bench/hls-latency.ts,
- * explained in docs/hls-and-card.md): stay 1 s behind the playlist's end, catch up by playing
- * faster rather than by jumping, keep little buffer, and parse in a worker.
- */
-export const HLS_CONFIG: Partial<HlsConfig> = {
-  lowLatencyMode: true,
-  liveSyncDuration: 1,
-  liveMaxLatencyDuration: 5,
-  maxLiveSyncPlaybackRate: 1.5,
-  maxBufferLength: 4,
-  backBufferLength: 10,
-  enableWorker: true,
-  startFragPrefetch: true,
-};
 
 const HLS_START_TIMEOUT_MS = 20_000;
 

@@ -3,7 +3,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../log';
 import type { PrinterWorker } from '../../worker';
@@ -26,8 +26,13 @@ export interface HttpOptions {
 
 type PrinterRoute = (req: Request, res: Response, worker: PrinterWorker) => void | Promise<void>;
 
-/** The package root, whether running from src/ (tests) or dist/ (built). */
-export const PACKAGE_ROOT = resolve(__dirname, '..', '..', '..');
+/** The package root (the nearest package.json up): from src/ (tests), dist/ (built) or build/ (bench). */
+function findPackageRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+export const PACKAGE_ROOT = findPackageRoot(__dirname);
 
 export function createHttpApp(opts: HttpOptions): express.Express {
   const { workers, log } = opts;
