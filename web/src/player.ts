@@ -26,9 +26,12 @@ export interface PlayerOptions {
   snapshotIntervalMs?: number;
   /** Give up on HLS when no picture has played this long after starting. */
   hlsStartTimeoutMs?: number;
+  /** After a fallback in auto mode, ask for the playlist this often and go back to HLS when it works. */
+  hlsRetryMs?: number;
 }
 
 const HLS_START_TIMEOUT_MS = 20_000;
+const HLS_RETRY_MS = 60_000;
 
 function bust(url: string): string {
   return `${url}${url.includes('?') ? '&' : '?'}t=${Date.now()}`;
@@ -40,6 +43,8 @@ export class CameraPlayer {
   hls: Hls | null = null;
   private current: ActiveMode = 'none';
   private snapshotTimer: number | null = null;
+  private retryTimer: number | null = null;
+  private destroyed = false;
   private startTimer: number | null = null;
   private paused = false;
   private recovered = false;
@@ -120,8 +125,36 @@ export class CameraPlayer {
   /** HLS is not working: MJPEG in auto mode; in hls mode show snapshots and say why. */
   private fallback(reason: string): void {
     this.stopHls();
-    if (this.opts.mode === 'auto') this.showMjpeg(reason);
-    else this.showSnapshots(reason);
+    if (this.opts.mode === 'auto') {
+      this.showMjpeg(reason);
+      this.scheduleHlsRetry();
+    } else this.showSnapshots(reason);
+  }
+
+  /** The printer may come back (or get ffmpeg): try HLS again once its playlist answers. */
+  private scheduleHlsRetry(): void {
+    if (this.retryTimer !== null) window.clearTimeout(this.retryTimer);
+    this.retryTimer = window.setTimeout(async () => {
+      this.retryTimer = null;
+      if (this.destroyed) return;
+      if (this.paused) return this.scheduleHlsRetry();
+      const ok = await fetch(this.opts.urls.hls, { cache: 'no-store' }).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (this.destroyed) return;
+      if (!ok) return this.scheduleHlsRetry();
+      this.stopImages();
+      this.recovered = false;
+      this.startHls();
+    }, this.opts.hlsRetryMs ?? HLS_RETRY_MS);
+  }
+
+  private stopImages(): void {
+    if (this.snapshotTimer !== null) window.clearInterval(this.snapshotTimer);
+    this.snapshotTimer = null;
+    this.img.onerror = null;
+    this.img.removeAttribute('src');
   }
 
   private showMjpeg(reason: string | null): void {
@@ -169,11 +202,11 @@ export class CameraPlayer {
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.stopHls();
-    if (this.snapshotTimer !== null) window.clearInterval(this.snapshotTimer);
-    this.snapshotTimer = null;
-    this.img.onerror = null;
-    this.img.removeAttribute('src');
+    this.stopImages();
+    if (this.retryTimer !== null) window.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.video.remove();
     this.img.remove();
     this.current = 'none';
