@@ -65,6 +65,9 @@ function update(p: PrinterStatus): void {
   badge.className = `badge ${p.source.state}`;
   badge.textContent = STATE_TEXT[p.source.state] ?? p.source.state;
   let overlay = p.source.state === 'streaming' ? '' : (p.source.reason ?? '');
+  // The printer says over MQTT that it does not serve its camera (X1/H2/P2, PROTOCOLS.md §4).
+  if (overlay && p.mqtt?.ipcam?.liveview === 'off')
+    overlay = 'LAN Only Liveview is off on the printer: turn it on (printer screen: Settings → Network)';
   if (overlay && p.source.next_retry_at) {
     const secs = Math.max(0, Math.round((Date.parse(p.source.next_retry_at) - Date.now()) / 1000));
     overlay += ` — retrying in ${secs} s`;

@@ -7,6 +7,8 @@ export interface PrinterStatus {
   viewers: Record<string, number>;
   source: { state: string; reason: string | null; next_retry_at: string | null };
   urls: { snapshot: string; mjpeg: string; hls: string };
+  /** From the printer's MQTT link, when configured. */
+  mqtt?: { ipcam?: { liveview?: string } } | null;
 }
 
 export const STATE_TEXT: Record<string, string> = {
