@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { H264Stream, H264Subscriber, StreamUnit } from '../hub/h264-stream';
 import type { Logger } from '../log';
-import { type Segment, Segmenter, type SegmenterOptions } from './segmenter';
+import { type Part, type Segment, Segmenter, type SegmenterOptions } from './segmenter';
 
 export interface HlsMuxerOptions extends SegmenterOptions {
   stream: H264Stream;
@@ -56,8 +56,9 @@ export class HlsMuxer extends EventEmitter {
     this.segmenter = segmenter;
     const sub: H264Subscriber = {
       offer: (unit: StreamUnit) => {
-        const seg = segmenter.push(unit.nals, unit.timestamp, unit.key, unit.receivedAt);
-        if (seg) this.emit('segment', seg);
+        const { segment, part } = segmenter.push(unit.nals, unit.timestamp, unit.key, unit.receivedAt);
+        if (part) this.emit('part', part);
+        if (segment) this.emit('segment', segment);
       },
       close: () => this.stop('stream closed'),
     };
@@ -76,35 +77,54 @@ export class HlsMuxer extends EventEmitter {
     log.info('HLS muxer started');
   }
 
-  /** The playlist, starting the muxer and waiting for the first segment if needed. */
-  async playlist(): Promise<string> {
+  /** Resolves true when `ready()` holds after a segment or part event, false after `ms`. */
+  private async waitUntil(ready: () => boolean, ms: number): Promise<boolean> {
+    if (ready()) return true;
+    this.waiting++;
+    try {
+      return await new Promise<boolean>((resolve) => {
+        const done = (v: boolean) => {
+          clearTimeout(timer);
+          this.off('segment', check);
+          this.off('part', check);
+          this.off('stopped', onStop);
+          resolve(v);
+        };
+        const check = () => ready() && done(true);
+        const onStop = () => done(false);
+        const timer = setTimeout(() => done(ready()), ms);
+        this.on('segment', check);
+        this.on('part', check);
+        this.on('stopped', onStop);
+      });
+    } finally {
+      this.waiting--;
+      this.lastRequestAt = Date.now();
+    }
+  }
+
+  /**
+   * The playlist, starting the muxer and waiting for the first segment if needed. With `msn`
+   * (LL-HLS `_HLS_msn`, `_HLS_part`) it waits until that segment or part is listed, up to three
+   * target durations, and then answers with what it has.
+   */
+  async playlist(msn: number | null = null, part: number | null = null): Promise<string> {
     const why = this.opts.unavailable?.();
     if (why) throw new HlsUnavailableError(why);
     this.touch();
-    const now = this.segmenter?.playlist();
-    if (now) return now;
     const waitMs = this.opts.startWaitMs ?? HLS_START_WAIT_MS;
-    this.waiting++;
-    const ok = await new Promise<boolean>((resolve) => {
-      const done = (v: boolean) => {
-        this.waiting--;
-        clearTimeout(timer);
-        this.off('segment', onSegment);
-        this.off('stopped', onStop);
-        resolve(v);
-      };
-      const onSegment = () => done(true);
-      const onStop = () => done(false);
-      const timer = setTimeout(() => done(false), waitMs);
-      this.on('segment', onSegment);
-      this.on('stopped', onStop);
-    });
-    const text = ok ? this.segmenter?.playlist() : null;
-    if (!text)
+    if (!(await this.waitUntil(() => (this.segmenter?.count ?? 0) > 0, waitMs)))
       throw new HlsUnavailableError(
         `no H.264 from the printer within ${Math.round(waitMs / 1000)} s; see /api/printers for the source state`,
       );
-    this.touch();
+    const seg = this.segmenter;
+    if (msn !== null && seg) {
+      // A request far beyond the live edge is answered at once (RFC 8216bis §6.2.5.2 asks for 400).
+      const far = msn > seg.sequence + 2;
+      if (!far) await this.waitUntil(() => seg.has(msn, part), 3 * 1000 * Math.max(1, seg.targetDuration));
+    }
+    const text = this.segmenter?.playlist();
+    if (!text) throw new HlsUnavailableError('the HLS muxer stopped');
     return text;
   }
 
@@ -113,6 +133,20 @@ export class HlsMuxer extends EventEmitter {
     if (!this.segmenter) return undefined;
     this.lastRequestAt = Date.now();
     return this.segmenter.segment(seq);
+  }
+
+  /**
+   * A part of a recent segment or of the one being made. The part named by the preload hint (not
+   * made yet) is waited for, up to three target durations, as LL-HLS asks of servers.
+   */
+  async part(seq: number, index: number): Promise<Part | undefined> {
+    const seg = this.segmenter;
+    if (!seg) return undefined;
+    this.lastRequestAt = Date.now();
+    const now = seg.part(seq, index);
+    if (now || !seg.isNextPart(seq, index)) return now;
+    await this.waitUntil(() => seg.part(seq, index) !== undefined, 3000 * seg.targetDuration);
+    return seg.part(seq, index);
   }
 
   stop(reason = 'stopped'): void {

@@ -131,6 +131,31 @@ describe('HLS output', () => {
     expect(probed.frames).toBeGreaterThanOrEqual(10);
   });
 
+  test('LL-HLS: parts listed with a preload hint; blocking playlist reload and a blocking hinted part', async () => {
+    gw = await startGateway([], { rtsps: [rtspsSpec()] });
+    const id = gw.rtspsFleet[0].spec.id;
+    const url = `${gw.base}/printers/${id}/hls/index.m3u8`;
+    const text = (await httpGet(url, 30_000)).body.toString();
+    expect(text).toMatch(/#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=[\d.]+\n/);
+    expect(text).toMatch(/#EXT-X-PART-INF:PART-TARGET=0\.3\d*\n/); // 9 pictures at 30 fps
+    expect(text).toMatch(/#EXT-X-PART:DURATION=[\d.]+,URI="seg\d+\.0\.ts",INDEPENDENT=YES\n/);
+    const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg(\d+)\.(\d+)\.ts"/.exec(text)!;
+    const [msn, part] = [Number(hint[1]), Number(hint[2])];
+    // The hinted part does not exist yet: its request waits for it and gets it.
+    const [hinted, blocked] = await Promise.all([
+      httpGet(`${gw.base}/printers/${id}/hls/seg${msn}.${part}.ts`),
+      // Asking for the playlist that contains that part waits until it does.
+      httpGet(`${url}?_HLS_msn=${msn}&_HLS_part=${part}`),
+    ]);
+    expect(hinted.status).toBe(200);
+    expect(hinted.headers['content-type']).toBe('video/mp2t');
+    expect(hinted.body.length % 188).toBe(0);
+    expect(blocked.status).toBe(200);
+    expect(blocked.body.toString()).toContain(`URI="seg${msn}.${part}.ts"`);
+    // A part that is neither held nor next is a 404 at once.
+    expect((await httpGet(`${gw.base}/printers/${id}/hls/seg${msn + 50}.0.ts`)).status).toBe(404);
+  });
+
   test('segment names cannot escape: traversal, encoded traversal and unknown names are 404', async () => {
     gw = await startGateway([], { rtsps: [rtspsSpec()] });
     const id = gw.rtspsFleet[0].spec.id;
@@ -143,6 +168,8 @@ describe('HLS output', () => {
       `/printers/${id}/hls/seg0.ts%00.m3u8`,
       `/printers/${id}/hls/seg-1.ts`,
       `/printers/${id}/hls/seg999999.ts`,
+      `/printers/${id}/hls/seg1.99999.ts`,
+      `/printers/${id}/hls/seg1..ts`,
       `/printers/${id}/hls/index.m3u8.bak`,
       '/hls/..%2f..%2fpackage.json',
     ]) {

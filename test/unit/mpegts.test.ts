@@ -76,6 +76,37 @@ describe('HLS segmenter', () => {
     expect(seg.segment(7)).toBeUndefined();
   });
 
+  test('LL-HLS: parts of ~300 ms (whole pictures), the first independent, listed for recent segments and the open one', () => {
+    const seg = new Segmenter({ targetMs: 1000, partTargetMs: 300 }, 0);
+    // 10 fps, keyframe every 10 pictures: parts of 3 pictures (300 ms), the last one 100 ms.
+    for (let i = 0; i < 35; i++) {
+      const key = i % 10 === 0;
+      seg.push(key ? [sps, pps, idr] : [Buffer.from([0x41, 2])], i * 9000, key, 1000 + i * 100);
+    }
+    const text = seg.playlist()!;
+    expect(text).toContain('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.900\n');
+    expect(text).toContain('#EXT-X-PART-INF:PART-TARGET=0.300\n');
+    expect(text).toContain('#EXT-X-PART:DURATION=0.300,URI="seg1.0.ts",INDEPENDENT=YES\n');
+    expect(text).toContain('#EXT-X-PART:DURATION=0.300,URI="seg1.1.ts"\n');
+    expect(text).toContain('#EXT-X-PART:DURATION=0.100,URI="seg1.3.ts"\n#EXTINF:1.000,\nseg1.ts\n');
+    // The open segment (seg3, pictures 30..34) has one closed part so far.
+    expect(text.trimEnd().split('\n').slice(-2)).toEqual([
+      '#EXT-X-PART:DURATION=0.300,URI="seg3.0.ts",INDEPENDENT=YES',
+      '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg3.1.ts"',
+    ]);
+    expect(seg.isNextPart(3, 1)).toBe(true);
+    expect(seg.isNextPart(3, 2)).toBe(false);
+    // A segment is its parts end to end; the first part starts with PAT.
+    const s1 = seg.segment(1)!;
+    expect(Buffer.concat([0, 1, 2, 3].map((i) => seg.part(1, i)!.data)).equals(s1.data)).toBe(true);
+    expect(seg.part(3, 0)!.data[0]).toBe(0x47);
+    expect(seg.has(3, 0)).toBe(true);
+    expect(seg.has(3, 1)).toBe(false);
+    expect(seg.has(2, null)).toBe(true);
+    expect(seg.has(3, null)).toBe(false);
+    expect(seg.has(4, 0)).toBe(false);
+  });
+
   test('RTP timestamps that wrap around 2^32 keep growing', () => {
     const seg = new Segmenter({ targetMs: 1000 });
     const start = 2 ** 32 - 45_000;

@@ -1,6 +1,6 @@
 /**
- * HLS routes: `hls/index.m3u8` (starts the printer's muxer, waits for a playable playlist) and
- * `hls/seg<N>.ts`. Segment names are looked up by sequence number in the muxer's memory, never
+ * HLS routes: `hls/index.m3u8` (starts the printer's muxer, waits for a playable playlist; LL-HLS
+ * blocking reload with `_HLS_msn`/`_HLS_part`), `hls/seg<N>.ts` and its parts `hls/seg<N>.<P>.ts`. Segment names are looked up by sequence number in the muxer's memory, never
  * joined to a file path, so no request can reach anything else.
  */
 import type { Request, Response } from 'express';
@@ -15,10 +15,17 @@ export function allowCors(res: Response): void {
   res.set('Access-Control-Expose-Headers', 'Content-Length, Date');
 }
 
-export async function hlsPlaylist(_req: Request, res: Response, worker: PrinterWorker): Promise<void> {
+/** An LL-HLS delivery directive (`_HLS_msn`, `_HLS_part`): a small non-negative integer or null. */
+function directive(query: Request['query'], name: string): number | null {
+  const raw = query[name];
+  return typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : null;
+}
+
+export async function hlsPlaylist(req: Request, res: Response, worker: PrinterWorker): Promise<void> {
   allowCors(res);
   try {
-    const text = await worker.hls.playlist();
+    const msn = directive(req.query, '_HLS_msn');
+    const text = await worker.hls.playlist(msn, msn === null ? null : directive(req.query, '_HLS_part'));
     res
       .status(200)
       .set('Content-Type', 'application/vnd.apple.mpegurl')
@@ -32,10 +39,15 @@ export async function hlsPlaylist(_req: Request, res: Response, worker: PrinterW
   }
 }
 
-export function hlsSegment(req: Request, res: Response, worker: PrinterWorker): void {
+export async function hlsSegment(req: Request, res: Response, worker: PrinterWorker): Promise<void> {
   allowCors(res);
-  const seq = parseSegmentName(String(req.params.name));
-  const seg = seq === null ? undefined : worker.hls.segment(seq);
+  const name = parseSegmentName(String(req.params.name));
+  const seg =
+    name === null
+      ? undefined
+      : name.part === null
+        ? worker.hls.segment(name.seq)
+        : await worker.hls.part(name.seq, name.part);
   if (!seg) {
     sendError(res, 404, 'not_found', 'no such HLS segment (it may have left the window)');
     return;
