@@ -109,7 +109,10 @@ export function createHttpApp(opts: HttpOptions): express.Express {
   // The dashboard card, so Home Assistant can load it from bambucam as well as through HACS.
   const cardFile = resolve(PACKAGE_ROOT, 'dist', 'bambucam-card.js');
   app.get('/bambucam-card.js', (_req, res) => {
-    res.set('Access-Control-Allow-Origin', '*').set('Cache-Control', 'no-cache').sendFile(cardFile);
+    res.set('Access-Control-Allow-Origin', '*').set('Cache-Control', 'no-cache');
+    res.sendFile(cardFile, (err) => {
+      if (err) sendError(res, 404, 'not_built', 'the card is not built: run `npm run build`');
+    });
   });
   // The bundles (page, hls.js, the dashboard card) built by `npm run build` from web/src.
   const bundleDir = opts.bundleDir ?? resolve(PACKAGE_ROOT, 'dist', 'web');
