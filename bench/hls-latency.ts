@@ -168,6 +168,14 @@ async function main(): Promise<void> {
       lines.push(summary(`${label}, bambucam settings`, await sampleLatency(page, url, ours)));
       lines.push(summary(`${label}, hls.js defaults`, await sampleLatency(page, url, null)));
     }
+    // The page's clock next to the time the chamber simulator drew into the picture on screen.
+    await page.evaluate(() => {
+      const clock = document.createElement('div');
+      clock.style.cssText =
+        'position:fixed;top:8px;right:8px;background:#000;color:#ff0;font:20px monospace;padding:4px';
+      clock.textContent = `browser clock ${new Date().toISOString().slice(11, 23)} UTC`;
+      document.body.append(clock);
+    });
     await page.screenshot({ path: join(OUT, 'hls-latency.png') });
 
     // Segmenter CPU on 10 s of the real 720p30 stream.
