@@ -9,6 +9,7 @@ import type { PrinterConfig } from './config/load';
 import { H264ToJpegDecoder } from './ffmpeg/decoder';
 import { JpegToH264Encoder } from './ffmpeg/encoder';
 import { FFMPEG_MISSING_HINT } from './ffmpeg/locate';
+import { HlsMuxer } from './hls/hls-muxer';
 import type { Frame } from './hub/frame';
 import { H264Stream } from './hub/h264-stream';
 import { JpegHub } from './hub/jpeg-hub';
@@ -38,6 +39,9 @@ export interface WorkerTuning {
   detectWaitMs?: number;
   probeTimeoutMs?: number;
   lightOffDelayMs?: number;
+  /** HLS: stop the muxer after this long without requests; wait this long for the first playlist. */
+  hlsIdleStopMs?: number;
+  hlsStartWaitMs?: number;
 }
 
 export const IDLE_STOP_MS = 30_000;
@@ -89,6 +93,7 @@ export class PrinterWorker {
   decoder: H264ToJpegDecoder | null = null;
   private supervisor: Supervisor | null = null;
   private demand: Demand | null = null;
+  readonly hls: HlsMuxer;
   private transcoderError: string | null = null;
   private stopping = false;
   // --- printer MQTT link, camera detection, chamber light ---
@@ -132,6 +137,14 @@ export class PrinterWorker {
     if (this.light) this.hub.on('demand', (n: number) => this.light?.setViewers(n));
     this.mqtt?.on('version', () => this.checkMqttModel());
     // With MQTT, the printer's own word on the model comes before the serial prefix: decide in start().
+    this.hls = new HlsMuxer({
+      stream: this.h264,
+      log: log.child('hls'),
+      idleStopMs: tuning.hlsIdleStopMs,
+      startWaitMs: tuning.hlsStartWaitMs,
+      // A chamber printer without ffmpeg has no H.264 at all: say so at once.
+      unavailable: () => (this.camera?.kind === 'chamber' && !this.encoder ? this.transcoderError : null),
+    });
     this.camera = this.mqtt ? decideFromConfig(printer) : decideCamera(printer);
     if (this.camera) this.createSource(this.camera);
   }
@@ -270,6 +283,7 @@ export class PrinterWorker {
   async stop(): Promise<void> {
     this.stopping = true;
     this.demand?.cancel();
+    this.hls.close();
     this.detection?.controller.abort();
     await this.detection?.done;
     await this.light?.stop();
@@ -360,9 +374,11 @@ export class PrinterWorker {
       },
       transcoder: this.transcoderJson(),
       native: Object.fromEntries(Object.entries(this.native).map(([name, status]) => [name, status()])),
+      hls: this.hls.toJSON(),
       urls: {
         snapshot: `/printers/${this.printer.id}/snapshot.jpg`,
         mjpeg: `/printers/${this.printer.id}/stream.mjpeg`,
+        hls: `/printers/${this.printer.id}/hls/index.m3u8`,
         rtsp_path: `/${this.printer.id}`,
       },
     };

@@ -2,7 +2,7 @@
 const { execFileSync } = require('node:child_process');
 const { join } = require('node:path');
 
-module.exports = () => {
+module.exports = async () => {
   const root = join(__dirname, '..');
   execFileSync(
     process.execPath,
@@ -12,4 +12,7 @@ module.exports = () => {
       stdio: 'inherit',
     },
   );
+  // The web page's bundle (page.js with hls.js) for the browser tests; the committed card is
+  // left alone (test/unit/card-bundle.test.ts checks it is up to date).
+  await require('../scripts/build-web').buildWeb(['dist/web/page.js']);
 };

@@ -93,6 +93,8 @@ export async function startGateway(
     config?: Record<string, unknown>;
     /** Kept after stop when given (tests of restarts); else a temporary directory removed on stop. */
     dataDir?: string;
+    /** ffmpeg for the gateway's transcoders; null: none (as on a machine without ffmpeg). */
+    ffmpegPath?: string | null;
   } = {},
 ): Promise<Gateway> {
   const fleet = await startFleet(specs);
@@ -122,7 +124,11 @@ export async function startGateway(
       }),
     ],
   });
-  const app = new App({ config: loaded.config, tuning: { ...FAST_TUNING, ...opts.tuning } });
+  const app = new App({
+    config: loaded.config,
+    tuning: { ...FAST_TUNING, ...opts.tuning },
+    ...(opts.ffmpegPath !== undefined ? { ffmpegPath: opts.ffmpegPath } : {}),
+  });
   await app.start();
   return {
     app,

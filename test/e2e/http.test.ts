@@ -119,6 +119,14 @@ describe('HTTP', () => {
     const page = await httpGet(`${gw.base}/`);
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
-    expect(page.body.toString()).toContain('<script src="app.js">');
+    expect(page.body.toString()).toContain('<script src="page.js" defer>');
+    // The page's bundle (with hls.js) and the dashboard card are served by bambucam itself.
+    const bundle = await httpGet(`${gw.base}/page.js`);
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers['content-type']).toMatch(/javascript/);
+    const card = await httpGet(`${gw.base}/bambucam-card.js`);
+    expect(card.status).toBe(200);
+    expect(card.headers['content-type']).toMatch(/javascript/);
+    expect(card.headers['access-control-allow-origin']).toBe('*');
   });
 });

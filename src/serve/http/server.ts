@@ -3,10 +3,11 @@
  */
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../log';
 import type { PrinterWorker } from '../../worker';
+import { allowCors, hlsPlaylist, hlsSegment } from './hls';
 import { createMetrics } from './metrics';
 import { MJPEG_RESEND_MS, mjpegHandler } from './mjpeg';
 import { sendError } from './reply';
@@ -19,12 +20,19 @@ export interface HttpOptions {
   snapshotWaitMs?: number;
   /** Directory of the web page; default: the package's web/. */
   webDir?: string;
+  /** Directory of the built bundles (page.js, bambucam-card.js); default: dist/web/. */
+  bundleDir?: string;
 }
 
 type PrinterRoute = (req: Request, res: Response, worker: PrinterWorker) => void | Promise<void>;
 
-/** The package root, whether running from src/ (tests) or dist/ (built). */
-export const PACKAGE_ROOT = resolve(__dirname, '..', '..', '..');
+/** The package root (the nearest package.json up): from src/ (tests), dist/ (built) or build/ (bench). */
+function findPackageRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+export const PACKAGE_ROOT = findPackageRoot(__dirname);
 
 export function createHttpApp(opts: HttpOptions): express.Express {
   const { workers, log } = opts;
@@ -62,6 +70,8 @@ export function createHttpApp(opts: HttpOptions): express.Express {
   const routes: [string, PrinterRoute][] = [
     ['snapshot.jpg', snapshot],
     ['stream.mjpeg', mjpeg],
+    ['hls/index.m3u8', hlsPlaylist],
+    ['hls/:name', hlsSegment],
   ];
   for (const [name, route] of routes) {
     app.get(`/printers/:id/${name}`, perPrinter(route, byId));
@@ -69,9 +79,13 @@ export function createHttpApp(opts: HttpOptions): express.Express {
   }
   app.get(
     '/api/printers/:id',
-    perPrinter((_req, res, w) => void res.json(w.toJSON()), byId),
+    perPrinter((_req, res, w) => {
+      allowCors(res); // the dashboard card reads the status from Home Assistant's origin
+      res.set('Cache-Control', 'no-store').json(w.toJSON());
+    }, byId),
   );
   app.get('/api/printers', (_req, res) => {
+    allowCors(res);
     res.set('Cache-Control', 'no-store').json({ printers: [...workers.values()].map((w) => w.toJSON()) });
   });
   app.get('/healthz', (_req, res) => {
@@ -92,6 +106,23 @@ export function createHttpApp(opts: HttpOptions): express.Express {
 
   const webDir = opts.webDir ?? resolve(PACKAGE_ROOT, 'web');
   if (existsSync(webDir)) app.use(express.static(webDir, { index: 'index.html', maxAge: 0 }));
+  // The dashboard card, so Home Assistant can load it from bambucam as well as through HACS.
+  const cardFile = resolve(PACKAGE_ROOT, 'dist', 'bambucam-card.js');
+  app.get('/bambucam-card.js', (_req, res) => {
+    res.set('Access-Control-Allow-Origin', '*').set('Cache-Control', 'no-cache');
+    res.sendFile(cardFile, (err) => {
+      if (err) sendError(res, 404, 'not_built', 'the card is not built: run `npm run build`');
+    });
+  });
+  // The bundles (page, hls.js, the dashboard card) built by `npm run build` from web/src.
+  const bundleDir = opts.bundleDir ?? resolve(PACKAGE_ROOT, 'dist', 'web');
+  app.use(
+    express.static(bundleDir, {
+      index: false,
+      maxAge: 0,
+      setHeaders: (res) => res.setHeader('Access-Control-Allow-Origin', '*'),
+    }),
+  );
 
   app.all(
     '/printers/:id/{*rest}',

@@ -1,0 +1,61 @@
+/**
+ * HLS routes: `hls/index.m3u8` (starts the printer's muxer, waits for a playable playlist; LL-HLS
+ * blocking reload with `_HLS_msn`/`_HLS_part`), `hls/seg<N>.ts` and its parts `hls/seg<N>.<P>.ts`. Segment names are looked up by sequence number in the muxer's memory, never
+ * joined to a file path, so no request can reach anything else.
+ */
+import type { Request, Response } from 'express';
+import { HlsUnavailableError } from '../../hls/hls-muxer';
+import { parseSegmentName } from '../../hls/segmenter';
+import type { PrinterWorker } from '../../worker';
+import { sendError } from './reply';
+
+/** The card runs on Home Assistant's origin and fetches with hls.js: allow any origin to read. */
+export function allowCors(res: Response): void {
+  res.set('Access-Control-Allow-Origin', '*');
+  res.set('Access-Control-Expose-Headers', 'Content-Length, Date');
+}
+
+/** An LL-HLS delivery directive (`_HLS_msn`, `_HLS_part`): a small non-negative integer or null. */
+function directive(query: Request['query'], name: string): number | null {
+  const raw = query[name];
+  return typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : null;
+}
+
+export async function hlsPlaylist(req: Request, res: Response, worker: PrinterWorker): Promise<void> {
+  allowCors(res);
+  try {
+    const msn = directive(req.query, '_HLS_msn');
+    const text = await worker.hls.playlist(msn, msn === null ? null : directive(req.query, '_HLS_part'));
+    res
+      .status(200)
+      .set('Content-Type', 'application/vnd.apple.mpegurl')
+      // A live playlist changes every segment: caches must ask again each time.
+      .set('Cache-Control', 'no-cache, no-store')
+      .send(text);
+  } catch (err) {
+    if (!(err instanceof HlsUnavailableError)) throw err;
+    res.set('Retry-After', '5');
+    sendError(res, 503, 'hls_unavailable', err.message);
+  }
+}
+
+export async function hlsSegment(req: Request, res: Response, worker: PrinterWorker): Promise<void> {
+  allowCors(res);
+  const name = parseSegmentName(String(req.params.name));
+  const seg =
+    name === null
+      ? undefined
+      : name.part === null
+        ? worker.hls.segment(name.seq)
+        : await worker.hls.part(name.seq, name.part);
+  if (!seg) {
+    sendError(res, 404, 'not_found', 'no such HLS segment (it may have left the window)');
+    return;
+  }
+  res
+    .status(200)
+    .set('Content-Type', 'video/mp2t')
+    // A segment never changes once listed; it leaves the window within seconds.
+    .set('Cache-Control', 'public, max-age=60, immutable')
+    .send(seg.data);
+}
