@@ -12,6 +12,7 @@ import { locateFfmpeg } from './ffmpeg/locate';
 import { HaDiscovery, type HaPrinterView } from './ha/discovery';
 import { type Logger, rootLogger } from './log';
 import { createHttpApp, listen, PACKAGE_ROOT } from './serve/http/server';
+import { describeListenError } from './serve/listen-error';
 import { NativeChamberOutputs } from './serve/native-chamber-outputs';
 import { LIVE555_REALM, RtspServer, type ViewerLimits } from './serve/rtsp-server';
 import { RTSPS_PATH, RTSPS_USER } from './source/rtsps';
@@ -73,18 +74,18 @@ export class App {
   }
 
   /** Bind a server; a failure disables only this output, with a line that says why and what to do. */
-  private async tryListen(server: RtspServer, log: Logger, host: string, port: number): Promise<boolean> {
+  private async tryListen(
+    server: RtspServer,
+    log: Logger,
+    host: string,
+    port: number,
+    keys: { port: string; host: string },
+  ): Promise<boolean> {
     try {
       await server.start();
       return true;
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const hint =
-        e.code === 'EADDRINUSE'
-          ? 'another program uses the port'
-          : e.code === 'EACCES'
-            ? 'ports below 1024 need privileges (run as root, grant CAP_NET_BIND_SERVICE, or choose a port above 1023)'
-            : e.message;
+      const hint = describeListenError(err as NodeJS.ErrnoException, port, keys);
       log.error(`cannot listen on ${host}:${port}: ${hint} — this output is disabled, everything else runs`);
       return false;
     }
@@ -106,7 +107,12 @@ export class App {
         return worker ? { stream: worker.h264, credentials: users.length ? users : null } : undefined;
       },
     });
-    if (await this.tryListen(rtsp, this.log.child('rtsp'), config.rtsp.host, config.rtsp.port)) {
+    if (
+      await this.tryListen(rtsp, this.log.child('rtsp'), config.rtsp.host, config.rtsp.port, {
+        port: 'rtsp.port',
+        host: 'rtsp.host',
+      })
+    ) {
       this.rtsp = rtsp;
       this.log.child('rtsp').info(`listening on rtsp://${config.rtsp.host}:${rtsp.port}/<printer-id>`);
     }
@@ -147,7 +153,12 @@ export class App {
         describeWaitMs: tuning?.describeWaitMs,
         resolve: (path) => (path === RTSPS_PATH ? { stream: worker.h264, credentials } : undefined),
       });
-      if (await this.tryListen(server, nativeLog, host, native.port)) {
+      if (
+        await this.tryListen(server, nativeLog, host, native.port, {
+          port: 'native.rtsps.port',
+          host: 'native.rtsps.host',
+        })
+      ) {
         this.nativeRtsps.set(worker.id, server);
         nativeLog.info(`listening on rtsps://${host}:${server.port}${RTSPS_PATH} (user ${RTSPS_USER})`);
       }
@@ -169,13 +180,10 @@ export class App {
     try {
       this.http = await listen(app, config.http.port, config.http.host);
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const hint =
-        e.code === 'EADDRINUSE'
-          ? 'another program uses it; set http.port (or BAMBUCAM_HTTP_PORT) to a free port'
-          : e.code === 'EACCES'
-            ? 'ports below 1024 need privileges; use a higher http.port'
-            : e.message;
+      const hint = describeListenError(err as NodeJS.ErrnoException, config.http.port, {
+        port: 'http.port (or BAMBUCAM_HTTP_PORT)',
+        host: 'http.host',
+      });
       throw new Error(`[http] cannot listen on ${config.http.host}:${config.http.port}: ${hint}`);
     }
     this.log.child('http').info(`listening on http://${config.http.host}:${this.httpPort}/`);

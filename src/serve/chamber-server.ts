@@ -8,6 +8,7 @@
  * the latest frame at once, holds at most one frame in flight and one pending (newest wins), and the
  * hub drops a viewer that stops reading. Viewers never touch the upstream socket or each other.
  */
+
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
@@ -18,6 +19,7 @@ import { AUTH_PACKET_BYTES, CHAMBER_USER, decodeAuthPacket } from '../protocol/c
 import { ensureJfif } from '../protocol/jpeg';
 import type { KeyAndCert } from '../tls/certs';
 import { limitRecordSize, writeChamberFrame } from './chamber-frame-writer';
+import { describeListenError } from './listen-error';
 
 export const AUTH_TIMEOUT_MS = 10_000;
 /** Connections per printer (authenticating or streaming); more are closed at once, so memory stays bounded. */
@@ -74,20 +76,6 @@ interface Viewer {
 
 const digest = (code: string) => createHash('sha256').update(code, 'latin1').digest();
 
-/** Why a listen failed, in words that say what to do. */
-export function describeListenError(err: NodeJS.ErrnoException, port: number): string {
-  switch (err.code) {
-    case 'EADDRINUSE':
-      return `port ${port} is in use by another program; choose another native.chamber.port or free it`;
-    case 'EACCES':
-      return `ports below 1024 need privileges (run with CAP_NET_BIND_SERVICE, or choose a port ≥ 1024)`;
-    case 'EADDRNOTAVAIL':
-      return 'this machine has no such address; check native.chamber.host';
-    default:
-      return err.message;
-  }
-}
-
 export class ChamberServer {
   state: ChamberServerState = 'starting';
   reason: string | null = null;
@@ -129,7 +117,7 @@ export class ChamberServer {
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         this.state = 'failed';
-        this.reason = `cannot listen on ${host}:${port}: ${describeListenError(err, port)}`;
+        this.reason = `cannot listen on ${host}:${port}: ${describeListenError(err, port, { port: 'native.chamber.port', host: 'native.chamber.host' })}`;
         reject(new Error(this.reason));
       };
       this.server.once('error', onError);

@@ -40,10 +40,10 @@ describe('a port that cannot be bound disables only that output', () => {
       expect(app.nativeRtsps.size).toBe(0);
       const lines = logs.lines.join('\n');
       expect(lines).toMatch(
-        /\[rtsp\] cannot listen on 127\.0\.0\.1:\d+: another program uses the port — this output is disabled/,
+        /\[rtsp\] cannot listen on 127\.0\.0\.1:\d+: port \d+ is in use by another program; choose another rtsp\.port or free it — this output is disabled/,
       );
       expect(lines).toMatch(
-        /\[x1\] \[native-rtsps\] cannot listen on 127\.0\.0\.1:\d+: another program uses the port/,
+        /\[x1\] \[native-rtsps\] cannot listen on 127\.0\.0\.1:\d+: port \d+ is in use by another program; choose another native\.rtsps\.port/,
       );
       // No ffmpeg: said once, with what is missing.
       expect(lines).toMatch(/no ffmpeg found.*JPEG \(snapshot, MJPEG\) for this RTSPS printer/);
