@@ -27,7 +27,8 @@ export interface JpegToH264EncoderOptions {
 }
 
 export const ENCODER_FPS = 10;
-export const KEYFRAME_SECONDS = 2;
+/** One keyframe a second: HLS segments of about 1 s, and well inside the 2 s a late viewer may wait. */
+export const KEYFRAME_SECONDS = 1;
 
 export class JpegToH264Encoder {
   readonly process: FfmpegProcess;

@@ -107,16 +107,22 @@ describe('HLS output', () => {
     expect((await httpGet(`${gw.base}/hls/${aliasSeg}`)).status).toBe(200);
   });
 
-  test('a chamber printer plays through the encoder; the whole stream decodes from the playlist in ffmpeg', async () => {
+  test('a chamber printer plays through the encoder in ~1 s segments; the whole stream decodes from the playlist in ffmpeg', async () => {
     gw = await startGateway([spec({ fps: 5 })]);
     const id = gw.fleet[0].spec.id;
     const url = `${gw.base}/printers/${id}/hls/index.m3u8`;
     expect((await httpGet(url, 30_000)).status).toBe(200);
-    await waitFor(
-      async () => segmentNames((await httpGet(url)).body.toString()).length >= 2,
+    const playlist = await waitFor(
+      async () => {
+        const t = (await httpGet(url)).body.toString();
+        return segmentNames(t).length >= 2 ? t : null;
+      },
       30_000,
       'two segments',
     );
+    // The encoder makes a keyframe every second, so segments are about 1 s, as for RTSPS printers.
+    const durations = [...playlist.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
+    for (const d of durations) expect(d).toBeCloseTo(1, 1);
     const out = join(dir, 'chamber.ts');
     await new Promise<void>((resolve, reject) =>
       execFile(
