@@ -9,16 +9,7 @@ import { buildConfig, ConfigError, type LoadedConfig, loadConfigFile, quickConfi
 import { formatCheck, runDoctor } from './doctor';
 import { locateFfmpeg } from './ffmpeg/locate';
 import { redact, rootLogger, setLogLevel } from './log';
-import {
-  DEMO_PRINTERS,
-  DEMO_RTSPS_PRINTERS,
-  type SimulatedPrinter,
-  type SimulatedRtspsPrinter,
-  startFleet,
-  startRtspsFleet,
-  stopFleet,
-  stopRtspsFleet,
-} from './simulator/fleet';
+import type { SimulatedPrinter, SimulatedRtspsPrinter } from './simulator/fleet';
 import { loadOrCreateCa } from './tls/ca';
 
 const USAGE = `bambucam — one camera connection per BambuLab printer, served to everyone
@@ -93,6 +84,12 @@ function applyPort(loaded: LoadedConfig, port: string | undefined): LoadedConfig
   return loaded;
 }
 
+/**
+ * The simulator (and its broker, picture drawing, ...) is loaded only for demo and simulate, so the
+ * gateway process of `run` carries none of it (a smaller heap collects faster).
+ */
+const loadSimulator = () => import('./simulator/fleet');
+
 /** The simulated X1 needs ffmpeg for its picture; without one the demo has chamber printers only. */
 async function startDemoRtsps(): Promise<SimulatedRtspsPrinter[]> {
   const ffmpeg = locateFfmpeg();
@@ -100,10 +97,12 @@ async function startDemoRtsps(): Promise<SimulatedRtspsPrinter[]> {
     log.warn('no ffmpeg found: the demo runs without its simulated X1 printer (and without RTSP)');
     return [];
   }
+  const { startRtspsFleet, DEMO_RTSPS_PRINTERS } = await loadSimulator();
   return startRtspsFleet(DEMO_RTSPS_PRINTERS, ffmpeg.path);
 }
 
 async function demo(port: string | undefined): Promise<void> {
+  const { startFleet, stopFleet, stopRtspsFleet, DEMO_PRINTERS } = await loadSimulator();
   const fleet: SimulatedPrinter[] = await startFleet(DEMO_PRINTERS);
   const rtsps = await startDemoRtsps().catch(async (err) => {
     await stopFleet(fleet);
@@ -164,6 +163,7 @@ async function demo(port: string | undefined): Promise<void> {
 }
 
 async function simulate(): Promise<void> {
+  const { startFleet, stopFleet, stopRtspsFleet, DEMO_PRINTERS } = await loadSimulator();
   const fleet = await startFleet(DEMO_PRINTERS);
   const rtsps = await startDemoRtsps().catch(async (err) => {
     await stopFleet(fleet);

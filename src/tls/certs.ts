@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import forge from 'node-forge';
+import type ForgeModule from 'node-forge';
 
 export interface KeyAndCert {
   key: string;
@@ -24,6 +24,8 @@ export interface CertRequest {
 }
 
 export function generateCertificate(req: CertRequest): KeyAndCert {
+  // node-forge is large and only needed when a certificate is made (once per data_dir): load it then.
+  const forge = require('node-forge') as typeof ForgeModule;
   const { privateKey, publicKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
