@@ -5,12 +5,12 @@
  * upstream connections, and a new viewer's time to first frame.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimulatedChamberStats } from '../src/simulator/chamber-camera';
+import { type FanoutSample, freePort, measureFanout, sleep } from './lib/fanout';
 import { BenchViewer } from './lib/mjpeg-viewers';
-import { cpuSeconds, percentile, rssMiB, startChild } from './lib/procs';
+import { startChild } from './lib/procs';
 
 const FPS = Number(process.env.BENCH_FPS ?? 30);
 const WARMUP_MS = 1500;
@@ -18,15 +18,6 @@ const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 5000);
 const COUNTS = (process.env.BENCH_VIEWERS ?? '1,10,100').split(',').map(Number);
 const STALLED = 10;
 const STALLED_WARMUP_MS = 10_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 interface Target {
   name: string;
@@ -35,18 +26,9 @@ interface Target {
   api?: string;
 }
 
-interface Figures {
+interface Figures extends FanoutSample {
   target: string;
   viewers: number;
-  stalled: number;
-  p50: number;
-  p99: number;
-  cpuPerGB: number;
-  cpuPct: number;
-  userPct: number;
-  rss: number;
-  firstFrameMs: number;
-  gb: number;
   /** Largest backlog one viewer had in the gateway's memory at the end (bambucam only). */
   backlogKiB: number;
 }
@@ -58,49 +40,19 @@ async function maxViewerBacklog(api: string): Promise<number> {
 }
 
 async function measure(t: Target, n: number, stalled = 0, warmupMs = WARMUP_MS): Promise<Figures> {
-  const stuck = Array.from({ length: stalled }, () => new BenchViewer(t.url, true));
-  const viewers = Array.from({ length: n }, () => new BenchViewer(t.url));
-  await sleep(warmupMs);
-  for (const v of viewers) v.recording = true;
-  const bytes0 = viewers.reduce((a, v) => a + v.bytes, 0);
-  const cpu0 = cpuSeconds(t.pid);
-  const t0 = Date.now();
-  await sleep(MEASURE_MS);
-  const cpu1 = cpuSeconds(t.pid);
-  const cpu = cpu1.total - cpu0.total;
-  const secs = (Date.now() - t0) / 1000;
-  const bytes = viewers.reduce((a, v) => a + v.bytes, 0) - bytes0;
-  const rss = rssMiB(t.pid);
-  const backlog = t.api ? await maxViewerBacklog(t.api) : Number.NaN;
-  for (const v of viewers) v.recording = false;
-  const lat = viewers.flatMap((v) => v.latencies).sort((a, b) => a - b);
-  // A new viewer's first frame, measured on a loaded server.
-  const firsts: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const v = new BenchViewer(t.url);
-    while (v.firstPartMs === null) await sleep(2);
-    firsts.push(v.firstPartMs);
-    v.close();
-  }
-  for (const v of [...viewers, ...stuck]) v.close();
-  await sleep(300);
-  return {
-    target: t.name,
-    viewers: n,
+  let backlog = Number.NaN;
+  const sample = await measureFanout({
+    pid: t.pid,
+    open: (paused) => new BenchViewer(t.url, paused),
+    clients: n,
     stalled,
-    p50: percentile(lat, 50),
-    p99: percentile(lat, 99),
-    cpuPerGB: cpu / (bytes / 1e9),
-    cpuPct: (100 * cpu) / secs,
-    userPct: (100 * (cpu1.user - cpu0.user)) / secs,
-    rss,
-    firstFrameMs: percentile(
-      firsts.sort((a, b) => a - b),
-      50,
-    ),
-    gb: bytes / 1e9,
-    backlogKiB: backlog,
-  };
+    warmupMs,
+    measureMs: MEASURE_MS,
+    beforeClose: async () => {
+      if (t.api) backlog = await maxViewerBacklog(t.api);
+    },
+  });
+  return { ...sample, target: t.name, viewers: n, backlogKiB: backlog };
 }
 
 async function main() {

@@ -6,12 +6,12 @@
  * receive), CPU seconds per GB delivered, RSS, and the ratios bambucam / bare.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimulatedChamberStats } from '../src/simulator/chamber-camera';
+import { type FanoutSample, freePort, measureFanout, sleep } from './lib/fanout';
 import { NativeBenchViewer } from './lib/native-viewers';
-import { cpuSeconds, percentile, rssMiB, startChild } from './lib/procs';
+import { startChild } from './lib/procs';
 
 const FPS = Number(process.env.BENCH_FPS ?? 30);
 const WARMUP_MS = 1500;
@@ -21,15 +21,6 @@ const STALLED = 10;
 /** Stalled clients are measured once the kernel's socket buffers for them are full. */
 const STALLED_WARMUP_MS = 10_000;
 const CODE = 'benchcode';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 interface Target {
   name: string;
@@ -37,65 +28,20 @@ interface Target {
   port: number;
 }
 
-interface Figures {
+interface Figures extends FanoutSample {
   target: string;
-  clients: number;
-  stalled: number;
-  p50: number;
-  p99: number;
-  cpuPerGB: number;
-  cpuPct: number;
-  sysPct: number;
-  rss: number;
-  firstFrameMs: number;
-  fps: number;
-  gb: number;
 }
 
 async function measure(t: Target, n: number, stalled = 0, warmupMs = WARMUP_MS): Promise<Figures> {
-  const stuck = Array.from({ length: stalled }, () => new NativeBenchViewer(t.port, CODE, true));
-  const clients = Array.from({ length: n }, () => new NativeBenchViewer(t.port, CODE));
-  await sleep(warmupMs);
-  for (const c of clients) c.recording = true;
-  const bytes0 = clients.reduce((a, c) => a + c.bytes, 0);
-  const frames0 = clients.reduce((a, c) => a + c.frames, 0);
-  const cpu0 = cpuSeconds(t.pid);
-  const t0 = Date.now();
-  await sleep(MEASURE_MS);
-  const cpu1 = cpuSeconds(t.pid);
-  const cpu = cpu1.total - cpu0.total;
-  const secs = (Date.now() - t0) / 1000;
-  const bytes = clients.reduce((a, c) => a + c.bytes, 0) - bytes0;
-  const frames = clients.reduce((a, c) => a + c.frames, 0) - frames0;
-  const rss = rssMiB(t.pid);
-  for (const c of clients) c.recording = false;
-  const lat = clients.flatMap((c) => c.latencies).sort((a, b) => a - b);
-  const firsts: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const c = new NativeBenchViewer(t.port, CODE);
-    while (c.firstFrameMs === null) await sleep(2);
-    firsts.push(c.firstFrameMs);
-    c.close();
-  }
-  for (const c of [...clients, ...stuck]) c.close();
-  await sleep(300);
-  return {
-    target: t.name,
+  const sample = await measureFanout({
+    pid: t.pid,
+    open: (paused) => new NativeBenchViewer(t.port, CODE, paused),
     clients: n,
     stalled,
-    p50: percentile(lat, 50),
-    p99: percentile(lat, 99),
-    cpuPerGB: cpu / (bytes / 1e9),
-    cpuPct: (100 * cpu) / secs,
-    sysPct: (100 * (cpu1.sys - cpu0.sys)) / secs,
-    rss,
-    firstFrameMs: percentile(
-      firsts.sort((a, b) => a - b),
-      50,
-    ),
-    fps: frames / n / secs,
-    gb: bytes / 1e9,
-  };
+    warmupMs,
+    measureMs: MEASURE_MS,
+  });
+  return { ...sample, target: t.name };
 }
 
 async function main() {

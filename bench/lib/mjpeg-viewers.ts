@@ -5,15 +5,16 @@
 import { type ClientRequest, request } from 'node:http';
 import { readComment } from '../../src/protocol/jpeg';
 import { parseSimTag, preciseNow } from '../../src/simulator/chamber-camera';
+import type { BenchClient } from './fanout';
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 
-export class BenchViewer {
+export class BenchViewer implements BenchClient {
   bytes = 0;
   frames = 0;
   latencies: number[] = [];
   recording = false;
-  firstPartMs: number | null = null;
+  firstFrameMs: number | null = null;
   private readonly startedAt = preciseNow();
   private head = Buffer.alloc(0);
   private remaining = 0;
@@ -68,7 +69,7 @@ export class BenchViewer {
   private onFrame(): void {
     const now = preciseNow();
     this.frames++;
-    if (this.firstPartMs === null) this.firstPartMs = now - this.startedAt;
+    if (this.firstFrameMs === null) this.firstFrameMs = now - this.startedAt;
     if (!this.recording) return;
     const tag = parseSimTag(readComment(Buffer.concat(this.bodyStart)));
     if (tag) this.latencies.push(now - tag.sentAt);

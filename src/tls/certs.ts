@@ -23,6 +23,17 @@ export interface CertRequest {
   issuerName?: string;
 }
 
+/**
+ * A random 16-byte certificate serial as hex, valid as a DER INTEGER: positive (first byte below
+ * 0x80) and minimal (first byte not zero). An odd-length hex string, or one starting `00` followed by
+ * a byte below 0x80, encodes as "illegal padding" and OpenSSL then refuses the certificate.
+ */
+export function certificateSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] & 0x7f) | 0x01;
+  return bytes.toString('hex');
+}
+
 export function generateCertificate(req: CertRequest): KeyAndCert {
   // node-forge is large and only needed when a certificate is made (once per data_dir): load it then.
   const forge = require('node-forge') as typeof ForgeModule;
@@ -33,8 +44,7 @@ export function generateCertificate(req: CertRequest): KeyAndCert {
   });
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
-  // Positive serial: first byte below 0x80.
-  cert.serialNumber = `0${randomBytes(15).toString('hex')}`;
+  cert.serialNumber = certificateSerial();
   const now = new Date();
   cert.validity.notBefore = new Date(now.getTime() - 24 * 3600 * 1000);
   cert.validity.notAfter = new Date(now.getTime() + (req.days ?? 3650) * 24 * 3600 * 1000);
