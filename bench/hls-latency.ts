@@ -13,7 +13,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { App } from '../src/app';
 import { buildConfig } from '../src/config/load';
 import { locateFfmpeg } from '../src/ffmpeg/locate';
@@ -21,6 +21,7 @@ import { Segmenter } from '../src/hls/segmenter';
 import type { StreamUnit } from '../src/hub/h264-stream';
 import { setLogLevel } from '../src/log';
 import { startFleet, startRtspsFleet, stopFleet, stopRtspsFleet } from '../src/simulator/fleet';
+import { launchBrowser } from '../test/browser';
 import { HLS_CONFIG } from '../web/src/hls-config';
 import { percentile } from './lib/procs';
 
@@ -131,17 +132,8 @@ async function main(): Promise<void> {
   const app = new App({ config: loaded.config });
   await app.start();
   const base = `http://127.0.0.1:${app.httpPort}`;
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  });
+  // The same launch as the browser tests: Debian's chromium with every flag our closed network needs.
+  const browser = await launchBrowser();
   const lines: string[] = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -162,7 +154,7 @@ async function main(): Promise<void> {
     lines.push('|---|---|---|---|---|---|---|');
     for (const [id, label] of [
       ['x1c', 'RTSPS X1C 720p30 (GOP 1 s)'],
-      ['p1s', 'chamber P1S 5 fps (GOP 2 s)'],
+      ['p1s', 'chamber P1S 5 fps (GOP 1 s)'],
     ] as const) {
       const url = `${base}/printers/${id}/hls/index.m3u8`;
       lines.push(summary(`${label}, bambucam settings`, await sampleLatency(page, url, ours)));

@@ -4,26 +4,15 @@
  * argv: simPort accessCode.
  */
 import { createServer, type ServerResponse } from 'node:http';
-import { connect } from 'node:tls';
-import { encodeAuthPacket } from '../../src/protocol/chamber';
+import { bareUpstream } from './bare-upstream';
 
 const viewers = new Set<ServerResponse>();
-const up = connect({ host: '127.0.0.1', port: Number(process.argv[2]), rejectUnauthorized: false }, () => {
-  up.write(encodeAuthPacket(process.argv[3]));
-});
-let buf = Buffer.alloc(0);
-up.on('data', (chunk: Buffer) => {
-  buf = Buffer.concat([buf, chunk]);
-  while (buf.length >= 16 && buf.length >= 16 + buf.readUInt32LE(0)) {
-    const len = buf.readUInt32LE(0);
-    const jpeg = buf.subarray(16, 16 + len);
-    buf = buf.subarray(16 + len);
-    const head = `--f\r\nContent-Type: image/jpeg\r\nContent-Length: ${len}\r\n\r\n`;
-    for (const res of viewers) {
-      res.write(head);
-      res.write(jpeg);
-      res.write('\r\n');
-    }
+bareUpstream(Number(process.argv[2]), process.argv[3], (jpeg) => {
+  const head = `--f\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`;
+  for (const res of viewers) {
+    res.write(head);
+    res.write(jpeg);
+    res.write('\r\n');
   }
 });
 const server = createServer((_req, res) => {

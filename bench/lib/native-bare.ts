@@ -5,25 +5,17 @@
  * socket buffer is still full skips frames, so memory stays bounded as in bambucam.
  * argv: simPort accessCode.
  */
-import { connect, createServer, type TLSSocket } from 'node:tls';
-import { AUTH_PACKET_BYTES, encodeAuthPacket, encodeFrameHeader } from '../../src/protocol/chamber';
+import { createServer, type TLSSocket } from 'node:tls';
+import { AUTH_PACKET_BYTES, encodeFrameHeader } from '../../src/protocol/chamber';
 import { NATIVE_CIPHERS } from '../../src/serve/chamber-server';
 import { generateCertificate } from '../../src/tls/certs';
+import { bareUpstream } from './bare-upstream';
 
 const identity = generateCertificate({ commonName: '01P00A000000042' });
 const clients = new Set<TLSSocket>();
-const up = connect({ host: '127.0.0.1', port: Number(process.argv[2]), rejectUnauthorized: false }, () => {
-  up.write(encodeAuthPacket(process.argv[3]));
-});
-let buf = Buffer.alloc(0);
-up.on('data', (chunk: Buffer) => {
-  buf = Buffer.concat([buf, chunk]);
-  while (buf.length >= 16 && buf.length >= 16 + buf.readUInt32LE(0)) {
-    const len = buf.readUInt32LE(0);
-    const frame = Buffer.concat([encodeFrameHeader(len), buf.subarray(16, 16 + len)]);
-    buf = buf.subarray(16 + len);
-    for (const c of clients) if (!c.writableNeedDrain) c.write(frame);
-  }
+bareUpstream(Number(process.argv[2]), process.argv[3], (jpeg) => {
+  const frame = Buffer.concat([encodeFrameHeader(jpeg.length), jpeg]);
+  for (const c of clients) if (!c.writableNeedDrain) c.write(frame);
 });
 const server = createServer(
   { ...identity, minVersion: 'TLSv1.2', ciphers: NATIVE_CIPHERS, honorCipherOrder: true },

@@ -64,6 +64,21 @@ export interface SimulatedPrinter {
   autoEntry(): Record<string, unknown>;
 }
 
+/** The printers[] keys that say who a simulated printer is and how to reach it. */
+function entryFor(
+  spec: { id: string; name: string; accessCode: string; serial: string; model: string },
+  host: string,
+): Record<string, unknown> {
+  return {
+    id: spec.id,
+    name: spec.name,
+    host,
+    access_code: spec.accessCode,
+    serial: spec.serial,
+    model: spec.model,
+  };
+}
+
 export async function startFleet(
   specs: SimulatedPrinterSpec[],
   host = '127.0.0.1',
@@ -100,12 +115,7 @@ export async function startFleet(
         mqtt,
         chamberPort: 0,
         configEntry: () => ({
-          id: spec.id,
-          name: spec.name,
-          host,
-          access_code: spec.accessCode,
-          serial: spec.serial,
-          model: spec.model,
+          ...entryFor(spec, host),
           camera: 'chamber',
           mqtt: mqtt !== null,
           ports: mqtt ? { chamber: printer.chamberPort, mqtt: mqtt.port } : { chamber: printer.chamberPort },
@@ -214,12 +224,7 @@ export async function startRtspsFleet(
         spec,
         camera,
         configEntry: () => ({
-          id: spec.id,
-          name: spec.name,
-          host,
-          access_code: spec.accessCode,
-          serial: spec.serial,
-          model: spec.model,
+          ...entryFor(spec, host),
           camera: 'rtsps',
           ports: { rtsps: camera.port },
           native: { rtsps: { port: 0, host } },
