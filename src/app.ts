@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import type { AppTuning } from './app-tuning';
 import type { GatewayConfig } from './config/load';
 import { locateFfmpeg } from './ffmpeg/locate';
 import { HaDiscovery, type HaPrinterView } from './ha/discovery';
@@ -14,23 +15,13 @@ import { type Logger, rootLogger } from './log';
 import { createHttpApp, listen, PACKAGE_ROOT } from './serve/http/server';
 import { describeListenError } from './serve/listen-error';
 import { NativeChamberOutputs } from './serve/native-chamber-outputs';
-import { LIVE555_REALM, RtspServer, type ViewerLimits } from './serve/rtsp-server';
+import { LIVE555_REALM, RtspServer } from './serve/rtsp-server';
 import { RTSPS_PATH, RTSPS_USER } from './source/rtsps';
 import { leafAltNames, leafCertificate, loadOrCreateCa } from './tls/ca';
 import type { KeyAndCert } from './tls/certs';
-import { PrinterWorker, type WorkerTuning } from './worker';
+import { PrinterWorker } from './worker';
 
-export interface AppTuning extends WorkerTuning {
-  mjpegResendMs?: number;
-  snapshotWaitMs?: number;
-  nativeAuthTimeoutMs?: number;
-  /** Home Assistant: how often entity states are published. */
-  haStateIntervalMs?: number;
-  /** Home Assistant: wait between attempts to reach its broker. */
-  haReconnectMs?: number;
-  rtspViewer?: ViewerLimits;
-  describeWaitMs?: number;
-}
+export type { AppTuning } from './app-tuning';
 
 export interface AppOptions {
   config: GatewayConfig;

@@ -5,6 +5,8 @@
  * only while someone wants their output and stop after an idle delay. The hubs are the stable
  * objects; connections and processes come and go under them.
  */
+
+import type { WorkerTuning } from './app-tuning';
 import type { PrinterConfig } from './config/load';
 import { H264ToJpegDecoder } from './ffmpeg/decoder';
 import { JpegToH264Encoder } from './ffmpeg/encoder';
@@ -18,34 +20,14 @@ import { modelByName, modelBySerial } from './protocol/models';
 import { ChamberSource } from './source/chamber';
 import { ChamberLight } from './source/chamber-light';
 import { type CameraDecision, decideCamera, decideFromConfig, detectCamera } from './source/detect';
-import { MqttLink, type MqttLinkTuning } from './source/mqtt-link';
+import { MqttLink } from './source/mqtt-link';
 import { RtspsSource } from './source/rtsps';
 import { SourceStatus } from './source/status';
 import { Supervisor } from './source/supervisor';
 
-export interface WorkerTuning {
-  backoffMs?: number[];
-  longBackoffMs?: number[];
-  connectTimeoutMs?: number;
-  frameTimeoutMs?: number;
-  stallTimeoutMs?: number;
-  /** A transcoder nobody wants is stopped after this long. */
-  idleStopMs?: number;
-  /** Restart waits of a crashed ffmpeg. */
-  ffmpegBackoffMs?: number[];
-  /** MQTT link tuning (backoff defaults to the camera's). */
-  mqtt?: MqttLinkTuning;
-  /** How long camera detection waits for the printer's MQTT model. */
-  detectWaitMs?: number;
-  probeTimeoutMs?: number;
-  lightOffDelayMs?: number;
-  /** HLS: stop the muxer after this long without requests; wait this long for the first playlist. */
-  hlsIdleStopMs?: number;
-  hlsStartWaitMs?: number;
-}
-
 export const IDLE_STOP_MS = 30_000;
 
+export type { WorkerTuning } from './app-tuning';
 export type { CameraDecision } from './source/detect';
 
 /** Runs a transcoder while wanted; stops it `idleMs` after the last want ended. */
