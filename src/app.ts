@@ -3,15 +3,18 @@
  * and stops them in order. Nothing else knows the whole configuration.
  */
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { AppTuning } from './app-tuning';
+import type { Duplex } from 'node:stream';
+import type { Router } from 'express';
+import { type AppTuning, idleTuning } from './app-tuning';
 import type { GatewayConfig } from './config/load';
 import { locateFfmpeg } from './ffmpeg/locate';
 import { HaDiscovery, type HaPrinterView } from './ha/discovery';
 import { type Logger, rootLogger } from './log';
+import type { PrinterMedia } from './output/printer-media';
 import { createHttpApp, listen, PACKAGE_ROOT } from './serve/http/server';
 import { describeListenError } from './serve/listen-error';
 import { NativeChamberOutputs } from './serve/native-chamber-outputs';
@@ -19,6 +22,7 @@ import { LIVE555_REALM, RtspServer } from './serve/rtsp-server';
 import { RTSPS_PATH, RTSPS_USER } from './source/rtsps';
 import { leafAltNames, leafCertificate, loadOrCreateCa } from './tls/ca';
 import type { KeyAndCert } from './tls/certs';
+import { WallOutput } from './wall/wall-output';
 import { PrinterWorker } from './worker';
 
 export type { AppTuning } from './app-tuning';
@@ -42,16 +46,37 @@ export class App {
   private http: Server | null = null;
   private ha: HaDiscovery | null = null;
   private readonly log: Logger;
+  // seam: remove when the registry runs — the camera wall and the HTTP routes/upgrades outputs add
+  readonly wall: WallOutput;
+  private readonly routers: Router[] = [];
+  private readonly upgrades = new Map<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>();
+  // ---
 
   constructor(private readonly opts: AppOptions) {
     this.log = opts.log ?? rootLogger;
     const ffmpegPath = opts.ffmpegPath === undefined ? (locateFfmpeg()?.path ?? null) : opts.ffmpegPath;
+    // One key (idle_stop_s) for the idle stops of encoders, decoders and HLS muxers.
+    const tuning: AppTuning = { ...idleTuning(opts.config.idleStopS), ...opts.tuning };
     for (const printer of opts.config.printers) {
       this.workers.set(
         printer.id,
-        new PrinterWorker(printer, this.log.child(printer.id), opts.tuning, ffmpegPath),
+        new PrinterWorker(printer, this.log.child(printer.id), tuning, ffmpegPath),
       );
     }
+    // seam: remove when the registry runs
+    const media = new Map([...this.workers].map(([id, w]) => [id, printerMedia(w)]));
+    this.wall = new WallOutput({
+      config: opts.config,
+      printers: media,
+      log: this.log,
+      tuning,
+      ca: () => loadOrCreateCa(opts.config.dataDir),
+      http: {
+        use: (router) => this.routers.push(router),
+        upgrade: (path, handler) => this.upgrades.set(path, handler),
+      },
+    });
+    // ---
     this.nativeChamber = new NativeChamberOutputs({
       config: opts.config,
       workers: this.workers,
@@ -160,6 +185,11 @@ export class App {
     return (this.http?.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** The HTTP server (tests count its connections), or null before start. */
+  get httpServer(): Server | null {
+    return this.http;
+  }
+
   async start(): Promise<void> {
     const { config, tuning } = this.opts;
     const app = createHttpApp({
@@ -167,9 +197,23 @@ export class App {
       log: this.log.child('http'),
       mjpegResendMs: tuning?.mjpegResendMs,
       snapshotWaitMs: tuning?.snapshotWaitMs,
+      // seam: remove when the registry runs
+      routers: this.routers,
+      outputStates: (id): Record<string, Record<string, unknown>> => {
+        const wall = this.wall.status(id);
+        return wall ? { wall } : {};
+      },
+      metrics: [(registry) => this.wall.registerMetrics(registry)],
     });
     try {
       this.http = await listen(app, config.http.port, config.http.host);
+      // seam: remove when the registry runs — WebSocket upgrades by path; others are refused
+      this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const path = new URL(req.url ?? '/', 'http://bambucam').pathname;
+        const handler = this.upgrades.get(path);
+        if (handler) handler(req, socket, head);
+        else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      });
     } catch (err) {
       const hint = describeListenError(err as NodeJS.ErrnoException, config.http.port, {
         port: 'http.port (or BAMBUCAM_HTTP_PORT)',
@@ -178,6 +222,7 @@ export class App {
       throw new Error(`[http] cannot listen on ${config.http.host}:${config.http.port}: ${hint}`);
     }
     this.log.child('http').info(`listening on http://${config.http.host}:${this.httpPort}/`);
+    await this.wall.start(); // seam: remove when the registry runs
     await this.startRtsp();
     await this.nativeChamber.start();
     for (const worker of this.workers.values()) worker.start();
@@ -211,6 +256,7 @@ export class App {
     this.nativeRtsps.clear();
     await Promise.all(servers.map((s) => s?.stop()));
     await this.nativeChamber.stop();
+    await this.wall.stop(); // seam: remove when the registry runs
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
     const http = this.http;
     this.http = null;
@@ -232,6 +278,29 @@ function haView(w: PrinterWorker): HaPrinterView {
     fps: w.hub.fps(),
     viewers: w.hub.subscriberCount,
     frameSeq: w.hub.latest?.seq ?? 0,
+  };
+}
+
+// seam: remove when the registry runs — the worker as the narrow view outputs get
+function printerMedia(w: PrinterWorker): PrinterMedia {
+  return {
+    id: w.id,
+    name: w.printer.name,
+    serial: w.printer.serial,
+    config: w.printer,
+    jpeg: w.hub,
+    h264: w.h264,
+    mqtt: w.mqtt,
+    facts: () => ({
+      state: w.status.state,
+      reason: w.status.reason,
+      model: w.modelName,
+      camera: w.camera?.kind ?? null,
+      firmware: w.mqtt?.version?.firmware ?? null,
+      fps: w.hub.fps(),
+    }),
+    snapshot: (waitMs) => w.snapshotFrame(waitMs),
+    requestKeyframe: () => {},
   };
 }
 

@@ -103,6 +103,10 @@ export const formats = {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 60)
       fail('must be a number above 0 and at most 60');
   },
+  idleSeconds(value: unknown): void {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > 3600)
+      fail('must be a number of seconds from 1 to 3600');
+  },
   array(value: unknown): void {
     if (!Array.isArray(value)) fail('must be a list');
   },

@@ -59,6 +59,8 @@ export interface GatewayConfig {
   /** Absolute path of the directory for bambucam's own state (CA, certificates). */
   dataDir: string;
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  /** Seconds within which a transcoder or HLS muxer stops after its last viewer left. */
+  idleStopS: number;
   homeassistant: HomeAssistantConfig;
   printers: PrinterConfig[];
 }
@@ -191,6 +193,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     http: GatewayConfig['http'];
     rtsp: GatewayConfig['rtsp'];
     data_dir: string;
+    idle_stop_s: number;
     log: GatewayConfig['log'];
     homeassistant: {
       url: string | null;
@@ -239,6 +242,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
       rtsp: base.rtsp,
       dataDir: resolve(base.data_dir),
       log: base.log,
+      idleStopS: base.idle_stop_s,
       homeassistant,
       printers,
     },

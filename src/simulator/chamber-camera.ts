@@ -27,6 +27,10 @@ export interface SimulatedChamberOptions {
   fps?: number;
   /** How often a new picture is drawn (drawing costs CPU; frames in between reuse it). Default min(fps, 5). */
   renderFps?: number;
+  /** Picture size (default 1280×720, as A1/P1 cameras) and JPEG quality (default 80: ~40 KB; 95: ~160 KB). */
+  width?: number;
+  height?: number;
+  quality?: number;
   maxConnections?: number;
   /** Reuse a certificate (generating an RSA key takes a moment). */
   identity?: KeyAndCert;
@@ -170,7 +174,8 @@ export class SimulatedChamberCamera {
   }
 
   private render(): Promise<Buffer> {
-    return renderPicture({ name: this.opts.name, frame: this.seq, time: new Date() });
+    const { name, width, height, quality } = this.opts;
+    return renderPicture({ name, frame: this.seq, time: new Date(), width, height }, quality);
   }
 
   private tick(): void {

@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../../log';
 import type { PrinterWorker } from '../../worker';
 import { allowCors, hlsPlaylist, hlsSegment } from './hls';
@@ -22,6 +23,10 @@ export interface HttpOptions {
   webDir?: string;
   /** Directory of the built bundles (page.js, bambucam-card.js); default: dist/web/. */
   bundleDir?: string;
+  // seam: remove when the registry runs (outputs' routes, states and metrics)
+  routers?: Router[];
+  outputStates?: (printerId: string) => Record<string, Record<string, unknown>>;
+  metrics?: ((registry: Registry) => void)[];
 }
 
 type PrinterRoute = (req: Request, res: Response, worker: PrinterWorker) => void | Promise<void>;
@@ -66,6 +71,14 @@ export function createHttpApp(opts: HttpOptions): express.Express {
       }
     };
   const byId = (req: Request) => workers.get(String(req.params.id));
+  // seam: remove when the registry runs — an output's state joins its hub counters under outputs.<name>
+  const printerJson = (w: PrinterWorker) => {
+    const json = w.toJSON();
+    const states = opts.outputStates?.(w.id) ?? {};
+    const outputs = json.outputs as Record<string, object>;
+    for (const [name, state] of Object.entries(states)) outputs[name] = { ...outputs[name], ...state };
+    return json;
+  };
 
   const routes: [string, PrinterRoute][] = [
     ['snapshot.jpg', snapshot],
@@ -81,12 +94,12 @@ export function createHttpApp(opts: HttpOptions): express.Express {
     '/api/printers/:id',
     perPrinter((_req, res, w) => {
       allowCors(res); // the dashboard card reads the status from Home Assistant's origin
-      res.set('Cache-Control', 'no-store').json(w.toJSON());
+      res.set('Cache-Control', 'no-store').json(printerJson(w));
     }, byId),
   );
   app.get('/api/printers', (_req, res) => {
     allowCors(res);
-    res.set('Cache-Control', 'no-store').json({ printers: [...workers.values()].map((w) => w.toJSON()) });
+    res.set('Cache-Control', 'no-store').json({ printers: [...workers.values()].map(printerJson) });
   });
   app.get('/healthz', (_req, res) => {
     const states = [...workers.values()].map((w) => ({ id: w.id, state: w.status.state }));
@@ -96,6 +109,7 @@ export function createHttpApp(opts: HttpOptions): express.Express {
     () => [...workers.values()],
     () => resizer.resizes,
   );
+  for (const register of opts.metrics ?? []) register(metrics);
   app.get('/metrics', async (_req, res, next) => {
     try {
       res.set('Content-Type', metrics.contentType).send(await metrics.metrics());
@@ -103,6 +117,8 @@ export function createHttpApp(opts: HttpOptions): express.Express {
       next(err);
     }
   });
+
+  for (const router of opts.routers ?? []) app.use(router);
 
   const webDir = opts.webDir ?? resolve(PACKAGE_ROOT, 'web');
   if (existsSync(webDir)) app.use(express.static(webDir, { index: 'index.html', maxAge: 0 }));
