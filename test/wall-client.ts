@@ -74,7 +74,9 @@ export class TestWallClient {
   async close(): Promise<void> {
     if (this.ws.readyState === WebSocket.CLOSED) return;
     this.ws.close();
-    await Promise.race([this.closed, new Promise((r) => setTimeout(r, 2000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.closed, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+    clearTimeout(timer);
     this.ws.terminate();
   }
 }

@@ -150,13 +150,17 @@ export class WallConnection {
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
-    if (isBinary) return this.refuse('binary messages are not accepted; send JSON control messages');
+    if (isBinary) {
+      this.refuse('binary messages are not accepted; send JSON control messages');
+      return;
+    }
     let msg: ReturnType<typeof parseControl>;
     try {
       msg = parseControl(data.toString('utf8'));
     } catch (err) {
-      if (err instanceof ControlError) return this.refuse(err.message);
-      throw err;
+      if (!(err instanceof ControlError)) throw err;
+      this.refuse(err.message);
+      return;
     }
     if (msg.type === 'subscribe') {
       const added: string[] = [];
@@ -263,14 +267,20 @@ export class WallConnection {
   private write(flight: Flight, frame: Frame, jpeg: Buffer): void {
     if (this.closed || this.inFlight !== flight) return;
     const { tile } = flight;
-    if (this.tiles.get(tile.printer.id) !== tile) return this.finish(flight);
+    if (this.tiles.get(tile.printer.id) !== tile) {
+      this.finish(flight);
+      return;
+    }
     const head = encodePictureHeader(tile.printer.id, frame.seq, frame.receivedAt);
     flight.bytes = head.length + jpeg.length;
     const { ws } = this.opts;
     // Two fragments of one message: the JPEG is the hub's (or the resizer's shared) buffer, never copied.
     ws.send(head, { binary: true, fin: false });
     ws.send(jpeg, { binary: true, fin: true }, (err) => {
-      if (err) return this.dispose();
+      if (err) {
+        this.dispose();
+        return;
+      }
       tile.sent++;
       this.picturesSent++;
       this.bytesSent += flight.bytes;
