@@ -7,8 +7,8 @@
  */
 import { createServer, type TLSSocket } from 'node:tls';
 import { AUTH_PACKET_BYTES, encodeFrameHeader } from '../../src/protocol/chamber';
-import { TLS_SERVER_CIPHERS } from '../../src/tls/ciphers';
 import { generateCertificate } from '../../src/tls/certs';
+import { TLS_SERVER_CIPHERS } from '../../src/tls/ciphers';
 import { bareUpstream } from './bare-upstream';
 
 const identity = generateCertificate({ commonName: '01P00A000000042' });

@@ -13,11 +13,11 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type AccessUnit, NAL, nalType, parseSps, type SpsInfo } from '../protocol/h264';
-import { type H264ReadOptions, H264Reader, type H264Sink } from './h264-reader';
+import { H264Reader, type H264ReadOptions, type H264Sink } from './h264-reader';
 import type { StreamCounters, StreamUnit } from './h264-unit';
 import { RateMeter } from './rate';
 
-export type { H264ReadOptions, H264Reader, H264Sink } from './h264-reader';
+export type { H264Reader, H264ReadOptions, H264Sink } from './h264-reader';
 export type { StreamCounters, StreamUnit } from './h264-unit';
 
 /** The GOP cache never holds more than this (a source without keyframes cannot grow it forever). */

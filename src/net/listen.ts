@@ -1,4 +1,4 @@
-import type { Server } from "node:net";
+import type { Server } from 'node:net';
 
 /** Why a server could not listen, in words that say what to do, naming the config keys to change. */
 export function describeListenError(
@@ -53,5 +53,29 @@ export async function listenOrExplain(
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new ListenError(`${host}:${port}`, describeListenError(e, port, keys), e.code);
+  }
+}
+
+/**
+ * Start a server whose start() listens; a failure to bind disables only that output, with a line
+ * that says why and what to do. Returns null when listening, else the reason (for the API).
+ */
+export async function startOrDisable(
+  server: { start(): Promise<void> },
+  log: { error(line: string): void },
+  host: string,
+  port: number,
+  keys: { port: string; host: string },
+): Promise<string | null> {
+  try {
+    await server.start();
+    return null;
+  } catch (err) {
+    const reason =
+      err instanceof ListenError
+        ? err.message
+        : `cannot listen on ${host}:${port}: ${describeListenError(err as NodeJS.ErrnoException, port, keys)}`;
+    log.error(`${reason} — this output is disabled, everything else runs`);
+    return reason;
   }
 }

@@ -36,7 +36,7 @@ export interface OutputStatusJson {
   /** 'listening' | 'running' | 'disabled' | 'failed', for outputs with a listener or a switch. */
   state?: string;
   listen?: string;
-  reason?: string;
+  reason?: string | null;
   [extra: string]: unknown;
 }
 
@@ -56,10 +56,12 @@ export interface PrinterStatus {
   model: string;
   camera: { kind: 'chamber' | 'rtsps' | null; reason: string };
   /** The printer's MQTT link, or why there is none. */
-  mqtt: ({ state: string; reason?: string | null; ipcam?: { liveview?: string | null } | null } & Record<
-    string,
-    unknown
-  >) | null;
+  mqtt:
+    | ({ state: string; reason?: string | null; ipcam?: { liveview?: string | null } | null } & Record<
+        string,
+        unknown
+      >)
+    | null;
   light: Record<string, unknown>;
   source: SourceStatusJson;
   fps: number;

@@ -20,6 +20,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { H264Stream } from '../../hub/h264-stream';
 import type { Logger } from '../../log';
+import { listenOn } from '../../net/listen';
 import { verifyAuthorization } from '../../protocol/rtsp/auth';
 import {
   type HeaderValues,
@@ -30,7 +31,6 @@ import {
 } from '../../protocol/rtsp/message';
 import { buildH264Sdp } from '../../protocol/rtsp/sdp';
 import { TLS_SERVER_CIPHERS } from '../../tls/ciphers';
-import { listenOn } from '../../net/listen';
 import { Connection } from './connection';
 import type { RtspMount } from './mount';
 import { RtpPacketizer } from './rtp-packetizer';
