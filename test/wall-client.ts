@@ -1,5 +1,7 @@
 /** A Node camera-wall client for tests: the `ws` library's client, pictures decoded as the page does. */
 import WebSocket from 'ws';
+import type { App } from '../src/app';
+import { WallOutput } from '../src/wall/wall-output';
 import { decodePicture as decodeInBrowser } from '../web/src/wall-protocol';
 
 export interface ReceivedPicture {
@@ -79,6 +81,13 @@ export class TestWallClient {
     clearTimeout(timer);
     this.ws.terminate();
   }
+}
+
+/** The gateway's wall output. */
+export function wallOf(gw: { app: App }): WallOutput {
+  const wall = gw.app.output(WallOutput);
+  if (!wall) throw new Error('the wall output is not built');
+  return wall;
 }
 
 export function wallUrl(base: string): string {

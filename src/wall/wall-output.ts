@@ -15,6 +15,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../log';
 import type { Output, OutputContext, OutputFactory, OutputState } from '../output/output';
 import type { PrinterMedia } from '../output/printer-media';
+import { HttpOutput, shownHost } from '../serve/http/http-output';
 import { TileResizer } from './tile-resizer';
 import { printerFacts, WallConnection } from './wall-connection';
 import { TILE_WIDTHS, WALL_PROTOCOL_VERSION } from './wire';
@@ -83,9 +84,10 @@ export class WallOutput implements Output {
   }
 
   describe(): string[] {
-    const { host, port } = this.ctx.config.http;
+    const http = this.ctx.outputs().find((o): o is HttpOutput => o instanceof HttpOutput);
+    if (!this.running || !http?.port) return [];
     return [
-      `camera wall: ws://${host}:${port}${WALL_PATH} (the page at http://${host}:${port}/ shows every printer over it)`,
+      `camera wall: the web page's tiles, every printer over one WebSocket at ws://${shownHost(this.ctx.config.http.host)}:${http.port}${WALL_PATH}`,
     ];
   }
 
@@ -286,4 +288,4 @@ export class WallOutput implements Output {
   }
 }
 
-export const createWallOutput: OutputFactory = (ctx) => new WallOutput(ctx);
+export const wallOutput: OutputFactory = (ctx) => new WallOutput(ctx);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ARTIFACTS, launchBrowser } from '../browser';
 import { type Gateway, rtspsSpec, sleep, spec, startGateway, waitFor } from '../helpers';
+import { wallOf } from '../wall-client';
 
 jest.setTimeout(120_000);
 
@@ -146,7 +147,6 @@ describe('the Home Assistant card in a real browser', () => {
     expect(await tryConfig(null)).toMatch(/must be a mapping/);
 
     // A hidden tab fetches nothing: the printer's muxer goes idle, and comes back when visible.
-    const worker = gw.app.workers.get(rtspsId)!;
     const setHidden = (hidden: boolean) =>
       page.evaluate((h) => {
         Object.defineProperty(document, 'hidden', { value: h, configurable: true });
@@ -157,9 +157,13 @@ describe('the Home Assistant card in a real browser', () => {
         document.dispatchEvent(new Event('visibilitychange'));
       }, hidden);
     await setHidden(true);
-    await waitFor(() => !worker.hls.running, 20_000, 'the muxer to stop while the tab is hidden');
+    await waitFor(() => !gw!.app.hls(rtspsId)!.running, 20_000, 'the muxer to stop while the tab is hidden');
     await setHidden(false);
-    await waitFor(() => worker.hls.running, 20_000, 'the muxer to start again when the tab is visible');
+    await waitFor(
+      () => gw!.app.hls(rtspsId)!.running,
+      20_000,
+      'the muxer to start again when the tab is visible',
+    );
     await page.evaluate(() => {
       const v = document.querySelectorAll('bambucam-card')[1].shadowRoot?.querySelector('video') as
         | (HTMLVideoElement & { firstTime?: number })
@@ -174,7 +178,7 @@ describe('the Home Assistant card in a real browser', () => {
     });
     for (const w of gw.app.workers.values())
       await waitFor(
-        () => !w.hls.running && w.h264.outputCounters().hls?.viewers === 0,
+        () => !gw!.app.hls(w.id)!.running && w.h264.outputCounters().hls?.viewers === 0,
         20_000,
         'muxers idle',
       );
@@ -215,8 +219,8 @@ describe('the Home Assistant card in a real browser', () => {
       );
     await waitFor(async () => (await pictures()).every((n) => n >= 2), 60_000, 'every wall card to draw');
     // Four cards, three printers, one connection; the badge comes over it too (no status polling).
-    expect(gw.app.wall.totals().connections).toBe(1);
-    expect(gw.app.wall.totals().tiles).toBe(3);
+    expect(wallOf(gw).totals().connections).toBe(1);
+    expect(wallOf(gw).totals().tiles).toBe(3);
     await page.waitForFunction(() =>
       Array.from(document.querySelectorAll('bambucam-card')).every(
         (c) => c.shadowRoot?.querySelector('.badge')?.textContent === 'live',
@@ -262,8 +266,8 @@ describe('the Home Assistant card in a real browser', () => {
     await page.evaluate(() => {
       for (const c of Array.from(document.querySelectorAll('bambucam-card'))) c.remove();
     });
-    await waitFor(() => gw!.app.wall.totals().tiles === 0, 5000, 'tiles released');
-    await waitFor(() => gw!.app.wall.totals().connections === 0, 15_000, 'the socket to close');
+    await waitFor(() => wallOf(gw!).totals().tiles === 0, 5000, 'tiles released');
+    await waitFor(() => wallOf(gw!).totals().connections === 0, 15_000, 'the socket to close');
     expect(errors).toEqual([]);
     await page.close();
   });

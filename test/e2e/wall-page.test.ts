@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ARTIFACTS, type HideableBrowser, launchHideableBrowser } from '../browser';
 import { type Gateway, sleep, spec, startGateway, waitFor } from '../helpers';
+import { wallOf } from '../wall-client';
 
 jest.setTimeout(240_000);
 
@@ -37,7 +38,7 @@ describe('the camera wall page with 30 printers in a real browser', () => {
   let page: Page;
   const open = new Set<Socket>();
   let peak = 0;
-  const wallTiles = () => gw.app.wall.totals().tiles;
+  const wallTiles = () => wallOf(gw).totals().tiles;
   const readers = (id: string) => gw.app.workers.get(id)!.hub.outputCounters().wall?.viewers ?? 0;
 
   beforeAll(async () => {
@@ -82,7 +83,7 @@ describe('the camera wall page with 30 printers in a real browser', () => {
       await page.evaluate(() => document.querySelector<HTMLElement>('article.tile')?.dataset.width),
     ).toBe('320');
     await page.screenshot({ path: join(ARTIFACTS, 'wall-30.png') });
-    const wall = gw.app.wall.totals();
+    const wall = wallOf(gw).totals();
     expect(wall.connections).toBe(1);
     expect(wall.tiles).toBe(PRINTERS);
     // Idle page-load connections close after the server's keep-alive timeout (5 s); then only the
@@ -133,12 +134,12 @@ describe('the camera wall page with 30 printers in a real browser', () => {
     await chrome.setHidden(true);
     await waitFor(() => wallTiles() === 0, 10_000, 'every tile to unsubscribe');
     await sleep(500);
-    const sent0 = gw.app.wall.totals().bytes_sent;
+    const sent0 = wallOf(gw).totals().bytes_sent;
     const got0 = await page.evaluate(
       () => (window as unknown as { bambucamWall: { client: { bytes: number } } }).bambucamWall.client.bytes,
     );
     await sleep(4000);
-    expect(gw.app.wall.totals().bytes_sent).toBe(sent0);
+    expect(wallOf(gw).totals().bytes_sent).toBe(sent0);
     expect(
       await page.evaluate(
         () =>
@@ -189,7 +190,7 @@ describe('the camera wall page with 30 printers in a real browser', () => {
     const stoppedAfter = Date.now() - closedAt;
     expect(stoppedAfter).toBeLessThanOrEqual(15_000);
     await waitFor(() => ffmpegChildren() === 0, 10_000, 'the ffmpeg process to exit');
-    expect(worker.hls.running).toBe(false);
+    expect(gw.app.hls(id)?.running).toBe(false);
     // Back on the wall.
     expect(await page.locator('#full').isHidden()).toBe(true);
     await waitFor(() => wallTiles() > 0, 10_000, 'the wall to resume');

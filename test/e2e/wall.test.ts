@@ -1,7 +1,7 @@
 import { createServer, type Server, Socket } from 'node:net';
 import { jpegSize, readComment } from '../../src/protocol/jpeg';
 import { type Gateway, httpGet, httpJson, rtspsSpec, sleep, spec, startGateway, waitFor } from '../helpers';
-import { TestWallClient, wallUrl } from '../wall-client';
+import { TestWallClient, wallOf, wallUrl } from '../wall-client';
 
 jest.setTimeout(90_000);
 
@@ -113,7 +113,7 @@ describe('camera wall over one WebSocket', () => {
     expect(common.length).toBeGreaterThan(0);
     for (const p of common) expect(p.jpeg.equals(bySeq.get(p.seq)!)).toBe(true);
     const seqs = new Set([...a.picturesOf(p2), ...b.picturesOf(p2)].map((p) => p.seq));
-    const wall = gw.app.wall;
+    const wall = wallOf(gw);
     expect(wall.resizer.resizes).toBeLessThanOrEqual(seqs.size + 2);
 
     // p3 capped at 1 fps while p1 runs at the printer's 5 fps.
@@ -222,7 +222,7 @@ describe('camera wall over one WebSocket', () => {
       clients.push(c);
       await c.opened;
       c.subscribe(...ids.map((printer) => ({ printer })));
-      const wall = gw.app.wall;
+      const wall = wallOf(gw);
       // Wait until the kernel's buffers are full and a picture waits for the socket.
       await waitFor(
         () => (wall.toJSON().viewers as WallStatus['viewers'])[0]?.in_flight_ms > 2000,
@@ -257,6 +257,35 @@ describe('camera wall over one WebSocket', () => {
     }
   });
 
+  test('with http.users the wall needs the same credentials as every route: Basic or ?token=', async () => {
+    const user = { username: 'farm', password: 'pa55-w0rd-farm', token: 'tok-0123456789abcdef' };
+    gw = await startGateway([spec({ fps: 5 })], {
+      config: { http: { port: 0, host: '127.0.0.1', users: [user] } },
+    });
+    const id = gw.fleet[0].spec.id;
+    const denied = new TestWallClient(wallUrl(gw.base));
+    clients.push(denied);
+    await expect(denied.opened).rejects.toThrow(/401/);
+    const wrong = new TestWallClient(`${wallUrl(gw.base)}?token=nope`);
+    clients.push(wrong);
+    await expect(wrong.opened).rejects.toThrow(/401/);
+    const basic = new TestWallClient(wallUrl(gw.base), {
+      headers: {
+        Authorization: `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`,
+      },
+    });
+    const token = new TestWallClient(`${wallUrl(gw.base)}?token=${user.token}`);
+    clients.push(basic, token);
+    await Promise.all([basic.opened, token.opened]);
+    basic.subscribe({ printer: id });
+    token.subscribe({ printer: id });
+    await waitFor(
+      () => basic.picturesOf(id).length > 0 && token.picturesOf(id).length > 0,
+      10_000,
+      'pictures for both',
+    );
+  });
+
   test('idle_stop_s: the encoder behind HLS is gone within the key after the last request', async () => {
     gw = await startGateway([spec({ fps: 5 })], { config: { idle_stop_s: 4 } });
     const id = gw.fleet[0].spec.id;
@@ -269,6 +298,6 @@ describe('camera wall over one WebSocket', () => {
     await waitFor(() => !worker.encoder?.running, 15_000, 'the encoder to stop');
     // HLS muxer: 2 s without a request, then the encoder 2 s after the muxer let go: ~4 s, not 4 + 4.
     expect(Date.now() - last).toBeLessThan(4000 + 1500);
-    expect(worker.hls.running).toBe(false);
+    expect(gw.app.hls(id)?.running).toBe(false);
   });
 });

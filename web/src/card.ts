@@ -16,7 +16,7 @@
  * ```
  */
 import { type ActiveMode, CameraPlayer, type PlayMode } from './player';
-import { STATE_TEXT } from './status';
+import { type PrinterStatus, type SourceState, STATE_TEXT } from './status';
 import { PictureView, WallClient, type Watch } from './wall-client';
 
 /** The card's modes: the player's (PlayMode), plus the camera wall's pictures. */
@@ -125,7 +125,7 @@ interface ViewContext {
   urls(printer: string | null): PlayerUrls;
   onMode(mode: ActiveMode | 'wall', reason: string | null): void;
   /** Wall mode: the printer's state from the wall's status messages (no polling). */
-  onFacts(facts: { name: string; state: string; reason: string | null }): void;
+  onFacts(facts: { name: string; state: SourceState; reason: string | null }): void;
 }
 
 /** A player mode: HLS, MJPEG or snapshots through player.ts; a tap toggles full screen. */
@@ -366,7 +366,7 @@ export class BambucamCard extends HTMLElement {
     if (document.hidden) this.view.pause();
   }
 
-  private showState(state: string, reason: string | null, name: string): void {
+  private showState(state: SourceState, reason: string | null, name: string): void {
     const badge = this.root.querySelector('.badge') as HTMLElement | null;
     if (!badge || !this.config) return;
     badge.className = `badge ${state}`;
@@ -382,7 +382,7 @@ export class BambucamCard extends HTMLElement {
     try {
       const res = await fetch(this.urls(this.config.printer).status, { cache: 'no-store' });
       const body = await res.json();
-      const p = this.config.printer ? body : body.printers?.[0];
+      const p: PrinterStatus | undefined = this.config.printer ? body : body.printers?.[0];
       if (!res.ok || !p) throw new Error(body?.message ?? `HTTP ${res.status}`);
       this.showState(p.source.state, p.source.reason, p.name);
     } catch (err) {

@@ -24,10 +24,15 @@ const template = document.getElementById('tile') as HTMLTemplateElement;
 const full = document.getElementById('full') as HTMLElement;
 const fullView = full.querySelector('.full-view') as HTMLElement;
 
-const fpsParam = Number(new URLSearchParams(location.search).get('fps'));
+const params = new URLSearchParams(location.search);
+const fpsParam = Number(params.get('fps'));
 const FPS_CAP = Number.isFinite(fpsParam) && fpsParam > 0 ? fpsParam : undefined;
+/** A page opened with `?token=` (http.users) hands it on to the wall and the full view's URLs. */
+const TOKEN = params.get('token');
+const withToken = (url: string) =>
+  TOKEN ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(TOKEN)}` : url;
 
-const client = WallClient.shared(new URL('.', location.href).href);
+const client = WallClient.shared(new URL('.', location.href).href, TOKEN);
 const tiles = new Map<string, PageTile>();
 let player: CameraPlayer | null = null;
 let fullPrinter: string | null = null;
@@ -137,16 +142,23 @@ function openFull(id: string): void {
   full.dataset.printer = id;
   text(full, '.name', p.name);
   const links = full.querySelector('.links') as HTMLElement;
-  (links.querySelector('.snapshot') as HTMLAnchorElement).href = p.urls.snapshot;
-  (links.querySelector('.mjpeg') as HTMLAnchorElement).href = p.urls.mjpeg;
-  (links.querySelector('.hls') as HTMLAnchorElement).href = p.urls.hls;
-  (links.querySelector('.api') as HTMLAnchorElement).href = `api/printers/${encodeURIComponent(id)}`;
+  const urls = {
+    snapshot: withToken(p.urls.snapshot),
+    mjpeg: withToken(p.urls.mjpeg),
+    hls: withToken(p.urls.hls),
+  };
+  (links.querySelector('.snapshot') as HTMLAnchorElement).href = urls.snapshot;
+  (links.querySelector('.mjpeg') as HTMLAnchorElement).href = urls.mjpeg;
+  (links.querySelector('.hls') as HTMLAnchorElement).href = urls.hls;
+  (links.querySelector('.api') as HTMLAnchorElement).href = withToken(
+    `api/printers/${encodeURIComponent(id)}`,
+  );
   // The full view covers the wall: its tiles need no pictures meanwhile.
   client.setPaused(true);
   full.hidden = false;
   document.body.classList.add('full-open');
   player = new CameraPlayer(fullView, {
-    urls: p.urls,
+    urls,
     mode: 'auto',
     onMode: (mode, reason) => {
       full.dataset.mode = mode;

@@ -64,17 +64,21 @@ class WatchImpl implements Watch {
 
 const clients = new Map<string, WallClient>();
 
-/** `http://gw:8090` (or the page's own base) → `ws://gw:8090/api/wall`. */
-export function wallUrl(base: string): string {
+/**
+ * `http://gw:8090` (or the page's own base) → `ws://gw:8090/api/wall`, with the page's `?token=`
+ * when bambucam wants one (http.users: a browser cannot set headers on a WebSocket).
+ */
+export function wallUrl(base: string, token: string | null = null): string {
   const url = new URL('api/wall', base.endsWith('/') ? base : `${base}/`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (token) url.searchParams.set('token', token);
   return url.href;
 }
 
 export class WallClient {
   /** The one client of this page for a gateway. */
-  static shared(base: string): WallClient {
-    const url = wallUrl(base);
+  static shared(base: string, token: string | null = null): WallClient {
+    const url = wallUrl(base, token);
     let c = clients.get(url);
     if (!c) {
       c = new WallClient(url);
@@ -340,6 +344,7 @@ export class PictureView {
           this.canvas.height = bitmap.height;
         }
         this.canvas.getContext('2d')?.drawImage(bitmap, 0, 0);
+        this.canvas.dataset.painted = 'true';
         this.drawn++;
         this.lastSeq = picture.seq;
         this.lastReceivedAt = picture.receivedAt;

@@ -3,6 +3,8 @@
  * is described there and in docs/wall.md). Pure: no DOM, so tests run it in Node too.
  */
 
+import type { SourceState } from '../../src/output/api-types';
+
 export const PICTURE_KIND = 1;
 
 export interface Picture {
@@ -32,7 +34,7 @@ export function decodePicture(msg: Uint8Array): Picture {
 /** A printer's facts as the wall's text messages carry them. */
 export interface WallPrinterFacts {
   id: string;
-  state: string;
+  state: SourceState;
   reason: string | null;
   model: string;
   camera: 'chamber' | 'rtsps' | null;
