@@ -4,7 +4,8 @@
  * a hidden tab receives nothing. Clicking a tile opens the full view with live video (player.ts:
  * LL-HLS, MJPEG fallback); closing it destroys the player, so the printer's encoder can stop.
  *
- * `?fps=N` caps every tile at N pictures a second.
+ * `?fps=N` caps every tile at N pictures a second; `?resize=0` asks for the printers' own pictures
+ * (the browser scales them: no resizing in the gateway, more bytes on the network).
  */
 import { type ActiveMode, CameraPlayer } from './player';
 import { STATE_TEXT } from './status';
@@ -27,6 +28,7 @@ const fullView = full.querySelector('.full-view') as HTMLElement;
 const params = new URLSearchParams(location.search);
 const fpsParam = Number(params.get('fps'));
 const FPS_CAP = Number.isFinite(fpsParam) && fpsParam > 0 ? fpsParam : undefined;
+const RESIZE = params.get('resize') !== '0';
 /** A page opened with `?token=` (http.users) hands it on to the wall and the full view's URLs. */
 const TOKEN = params.get('token');
 const withToken = (url: string) =>
@@ -37,10 +39,12 @@ const tiles = new Map<string, PageTile>();
 let player: CameraPlayer | null = null;
 let fullPrinter: string | null = null;
 
-// For tests, debugging and the benchmarks: the wall's client, tiles and the full view's player.
+// For tests, debugging and the benchmarks: the wall's client, tiles, the full view's player, and the
+// player class (bench/wall.ts plays HLS tiles with it, as the page did before the wall).
 (window as unknown as { bambucamWall: unknown }).bambucamWall = {
   client,
   tiles,
+  CameraPlayer,
   get player() {
     return player;
   },
@@ -64,7 +68,7 @@ const observer = new IntersectionObserver((entries) => {
     const tile = id ? tiles.get(id) : undefined;
     if (!tile) continue;
     tile.el.dataset.inView = String(e.isIntersecting);
-    if (e.isIntersecting) tile.watch.setWidth(deviceWidth(tile.view.canvas));
+    if (e.isIntersecting && RESIZE) tile.watch.setWidth(deviceWidth(tile.view.canvas));
     tile.watch.setWanted(e.isIntersecting);
   }
 });
