@@ -5,9 +5,10 @@
  * one core, RSS, TCP connections to the HTTP port, ffmpeg processes — for
  *
  * - idle: no page open (the printers' pictures arriving, the floor);
- * - wall, 1080p screen: the page at 1920×1080 — the tiles on screen receive, the rest nothing;
- * - wall, all tiles in view: a window tall enough for every tile, each resized to its width bucket;
- * - wall, all in view, printer-size: the same with `?resize=0` (no resizing; the browser scales);
+ * - wall, 1080p screen: the page at 1920×1080 — the tiles on screen receive the printers' own
+ *   pictures (the browser scales them), the rest nothing;
+ * - wall, all tiles in view: a window tall enough for every tile;
+ * - the same two with `?resize=1`: every tile resized by the gateway to its width bucket;
  * - HLS tiles: N players on one page, as the page played every printer before the wall (N ≤ 24).
  *
  * Run: npm run bench:wall   (BENCH_WALL_N=10,24,30,50,100  BENCH_HLS_N=10,24  BENCH_MEASURE_MS, BENCH_WARMUP_MS)
@@ -215,10 +216,12 @@ async function runFleet(n: number, browser: Browser, rows: Row[]): Promise<void>
     await allStreaming(base, n);
     const wallTiles = async () => (await wallTotals(base)).tiles;
     rows.push(await measure(n, 'idle (no page)', pid, port, base, 3000, async () => 0));
+    const tall = 260 * Math.ceil(n / 5) + 200;
     const scenarios: [string, number, string][] = [
       ['wall, 1080p screen', 1080, ''],
-      ['wall, all tiles in view', 260 * Math.ceil(n / 5) + 200, ''],
-      ['wall, all in view, printer-size', 260 * Math.ceil(n / 5) + 200, '?resize=0'],
+      ['wall, all tiles in view', tall, ''],
+      ['wall, 1080p, resized (?resize=1)', 1080, '?resize=1'],
+      ['wall, all in view, resized', tall, '?resize=1'],
     ];
     for (const [name, height, query] of scenarios) {
       const page = await openWall(browser, base, 1920, height, query);

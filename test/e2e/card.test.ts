@@ -141,6 +141,9 @@ describe('the Home Assistant card in a real browser', () => {
     expect(await tryConfig({ type: 'custom:bambucam-card', url: gw.base, mode: 'wall', fps: 0 })).toMatch(
       /`fps` must be a number from 0.1 to 30/,
     );
+    expect(
+      await tryConfig({ type: 'custom:bambucam-card', url: gw.base, mode: 'wall', resize: 'yes' }),
+    ).toMatch(/`resize` must be true or false/);
     expect(await tryConfig({ type: 'custom:bambucam-card', url: gw.base, printer: '../x' })).toMatch(
       /`printer` must be a printer id/,
     );
@@ -203,11 +206,11 @@ describe('the Home Assistant card in a real browser', () => {
     await page.evaluate(
       async ([url, p1, p2, p3]) => {
         const w = window as unknown as { addCard: (c: object) => Promise<void> };
-        await w.addCard({ type: 'custom:bambucam-card', url, printer: p1, mode: 'wall' });
+        await w.addCard({ type: 'custom:bambucam-card', url, printer: p1, mode: 'wall', resize: true });
         await w.addCard({ type: 'custom:bambucam-card', url, printer: p2, mode: 'wall', fps: 1 });
         await w.addCard({ type: 'custom:bambucam-card', url, printer: p3, mode: 'wall' });
         // No printer: the gateway's first.
-        await w.addCard({ type: 'custom:bambucam-card', url, mode: 'wall', title: 'First' });
+        await w.addCard({ type: 'custom:bambucam-card', url, mode: 'wall', title: 'First', resize: true });
       },
       [gw.base, a, b, x] as const,
     );
@@ -239,6 +242,15 @@ describe('the Home Assistant card in a real browser', () => {
       ['wall', 'Lab X1C'],
       ['wall', 'First'],
     ]);
+    // resize: true gets the width bucket above the card's ~480 px (both cards of that printer ask it;
+    // one printer's cards share a tile at the widest they want); the others the printer's own size.
+    expect(
+      await page.evaluate(() =>
+        Array.from(document.querySelectorAll('bambucam-card')).map(
+          (c) => c.shadowRoot?.querySelector('canvas')?.width,
+        ),
+      ),
+    ).toEqual([480, 1280, 640, 480]);
     const chamber = gw.app.workers.get(a)!;
     expect(chamber.encoder?.running).toBe(false);
     await page.screenshot({ path: join(ARTIFACTS, 'card-wall.png') });

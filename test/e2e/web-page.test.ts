@@ -62,10 +62,10 @@ describe('web page in a real browser', () => {
     const broken = page.locator('article.tile', { hasText: 'Studio A1' });
     await live.locator('.badge', { hasText: 'live' }).waitFor({ timeout: 15_000 });
     await broken.locator('.badge', { hasText: 'wrong access code' }).waitFor({ timeout: 15_000 });
-    // Both live printers' tiles draw pictures: the printer's own JPEGs and the X1C decoder's, each
-    // at the width bucket above the tile's ~340 px.
-    expect(await waitForTile(page, 'Garage P1S')).toBe('480');
-    expect(await waitForTile(page, 'Lab X1C')).toBe('480');
+    // Both live printers' tiles draw pictures: the printer's own JPEGs and the X1C decoder's, at
+    // their own size (the browser scales them; the gateway resizes nothing).
+    expect(await waitForTile(page, 'Garage P1S')).toBe('1280');
+    expect(await waitForTile(page, 'Lab X1C')).toBe('640');
     await page.waitForFunction(
       () => document.querySelector('#summary')?.textContent === '2 of 3 printers live',
     );
@@ -91,6 +91,10 @@ describe('web page in a real browser', () => {
     await waitForFullVideo(page, 640, 360);
     await page.locator('#full .close').click();
     await waitFor(async () => page.locator('#full').isHidden(), 5000, 'the full view to close');
+    // ?resize=1: each tile at the width bucket above its ~340 px, made once per frame by the gateway.
+    await page.goto(`${gw.base}/?resize=1`);
+    expect(await waitForTile(page, 'Garage P1S', 3)).toBe('480');
+    expect(await waitForTile(page, 'Lab X1C', 3)).toBe('480');
     // Everything came from bambucam itself: no CDN.
     const base = new URL(gw.base).origin;
     expect(

@@ -5,7 +5,8 @@
  *
  * `mode: wall` is the cheap mode for dashboards with many printers: the printer's own pictures over
  * the camera wall's one WebSocket (shared by every wall card of the dashboard), no encoder, nothing
- * while out of view; a tap opens live video in the card, a second tap goes back.
+ * while out of view (`resize: true`: at the card's width); a tap opens live video in the card, a
+ * second tap goes back.
  *
  * ```yaml
  * type: custom:bambucam-card
@@ -13,6 +14,7 @@
  * printer: garage-p1s              # optional: the first printer
  * mode: auto                       # auto | hls | mjpeg | snapshot | wall
  * fps: 1                           # optional, wall mode: at most this many pictures a second
+ * resize: true                     # optional, wall mode: pictures at the card's width (fewer bytes)
  * ```
  */
 import { type ActiveMode, CameraPlayer, type PlayMode } from './player';
@@ -29,6 +31,7 @@ export interface BambucamCardConfig {
   mode?: CardMode;
   title?: string;
   fps?: number;
+  resize?: boolean;
 }
 
 /** Every mode `mode:` accepts: a new player mode is one more entry here. */
@@ -73,6 +76,10 @@ export function validateConfig(config: unknown): ValidConfig {
     throw new Error('bambucam-card: `title` must be text');
   if (c.fps !== undefined && c.fps !== null && (typeof c.fps !== 'number' || !(c.fps >= 0.1 && c.fps <= 30)))
     throw new Error('bambucam-card: `fps` must be a number from 0.1 to 30 (pictures a second in wall mode)');
+  if (c.resize !== undefined && typeof c.resize !== 'boolean')
+    throw new Error(
+      "bambucam-card: `resize` must be true or false (wall mode: pictures at the card's width)",
+    );
   return {
     type: String(c.type ?? 'custom:bambucam-card'),
     url: url.href.replace(/\/+$/, ''),
@@ -80,6 +87,7 @@ export function validateConfig(config: unknown): ValidConfig {
     mode: mode as CardMode,
     title: typeof c.title === 'string' ? c.title : null,
     fps: typeof c.fps === 'number' ? c.fps : null,
+    resize: c.resize === true,
   };
 }
 
@@ -219,7 +227,9 @@ class WallCardView implements CardView {
   private want(): void {
     if (!this.watch) return;
     const r = this.ctx.container.getBoundingClientRect();
-    if (r.width > 0) this.watch.setWidth(Math.round(r.width * (window.devicePixelRatio || 1)));
+    // The printer's own picture unless asked (resizing costs the gateway CPU; docs/wall.md).
+    if (this.ctx.config.resize && r.width > 0)
+      this.watch.setWidth(Math.round(r.width * (window.devicePixelRatio || 1)));
     this.watch.setWanted(this.inView && !this.player);
   }
 

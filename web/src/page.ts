@@ -4,8 +4,10 @@
  * a hidden tab receives nothing. Clicking a tile opens the full view with live video (player.ts:
  * LL-HLS, MJPEG fallback); closing it destroys the player, so the printer's encoder can stop.
  *
- * `?fps=N` caps every tile at N pictures a second; `?resize=0` asks for the printers' own pictures
- * (the browser scales them: no resizing in the gateway, more bytes on the network).
+ * Tiles show the printers' own pictures, scaled by the browser: resizing in the gateway costs ~5 ms
+ * of CPU per picture (docs/benchmarks.md), the aim of the wall is to cost it almost nothing.
+ * `?resize=1` asks for pictures at each tile's drawn width instead (fewer bytes on a slow network);
+ * `?fps=N` caps every tile at N pictures a second.
  */
 import { type ActiveMode, CameraPlayer } from './player';
 import { STATE_TEXT } from './status';
@@ -28,7 +30,7 @@ const fullView = full.querySelector('.full-view') as HTMLElement;
 const params = new URLSearchParams(location.search);
 const fpsParam = Number(params.get('fps'));
 const FPS_CAP = Number.isFinite(fpsParam) && fpsParam > 0 ? fpsParam : undefined;
-const RESIZE = params.get('resize') !== '0';
+const RESIZE = params.get('resize') === '1';
 /** A page opened with `?token=` (http.users) hands it on to the wall and the full view's URLs. */
 const TOKEN = params.get('token');
 const withToken = (url: string) =>
