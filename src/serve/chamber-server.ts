@@ -15,10 +15,10 @@ import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { Frame } from '../hub/frame';
 import type { JpegHub, Subscription } from '../hub/jpeg-hub';
 import type { Logger } from '../log';
+import { limitRecordSize, writeChamberFrame } from '../net/chamber-frame-writer';
 import { AUTH_PACKET_BYTES, CHAMBER_USER, decodeAuthPacket } from '../protocol/chamber';
 import { ensureJfif } from '../protocol/jpeg';
 import type { KeyAndCert } from '../tls/certs';
-import { limitRecordSize, writeChamberFrame } from './chamber-frame-writer';
 import { describeListenError } from './listen-error';
 
 export const AUTH_TIMEOUT_MS = 10_000;

@@ -9,9 +9,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import { rootLogger } from '../log';
+import { limitRecordSize, writeChamberFrameAsync } from '../net/chamber-frame-writer';
 import { AUTH_PACKET_BYTES, CHAMBER_USER, decodeAuthPacket, encodeFrameHeader } from '../protocol/chamber';
 import { insertComment } from '../protocol/jpeg';
-import { limitRecordSize, writeChamberFrameAsync } from '../serve/chamber-frame-writer';
 import { generateCertificate, type KeyAndCert } from '../tls/certs';
 import { renderPicture } from './picture';
 
