@@ -13,6 +13,7 @@ import { limitRecordSize, writeChamberFrameAsync } from '../net/chamber-frame-wr
 import { AUTH_PACKET_BYTES, CHAMBER_USER, decodeAuthPacket, encodeFrameHeader } from '../protocol/chamber';
 import { insertComment } from '../protocol/jpeg';
 import { generateCertificate, type KeyAndCert } from '../tls/certs';
+import { PRINTER_TLS_CIPHERS } from '../tls/ciphers';
 import { renderPicture } from './picture';
 
 export type MalformedKind = 'zero-length' | 'oversize' | 'not-jpeg' | 'truncated';
@@ -100,8 +101,7 @@ export class SimulatedChamberCamera {
     this.context = createSecureContext({
       ...this.identity,
       minVersion: 'TLSv1.2',
-      // Printers use plain-RSA key exchange; offer those suites besides the modern ones.
-      ciphers: 'ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-GCM-SHA256',
+      ciphers: PRINTER_TLS_CIPHERS,
     });
     this.server = createServer((raw) => this.accept(raw));
   }
