@@ -13,7 +13,7 @@ import { limitRecordSize, writeChamberFrameAsync } from '../net/chamber-frame-wr
 import { AUTH_PACKET_BYTES, CHAMBER_USER, decodeAuthPacket, encodeFrameHeader } from '../protocol/chamber';
 import { insertComment } from '../protocol/jpeg';
 import { generateCertificate, type KeyAndCert } from '../tls/certs';
-import { PRINTER_TLS_CIPHERS } from '../tls/ciphers';
+import { TLS_SERVER_CIPHERS } from '../tls/ciphers';
 import { renderPicture } from './picture';
 
 export type MalformedKind = 'zero-length' | 'oversize' | 'not-jpeg' | 'truncated';
@@ -101,7 +101,7 @@ export class SimulatedChamberCamera {
     this.context = createSecureContext({
       ...this.identity,
       minVersion: 'TLSv1.2',
-      ciphers: PRINTER_TLS_CIPHERS,
+      ciphers: TLS_SERVER_CIPHERS,
     });
     this.server = createServer((raw) => this.accept(raw));
   }

@@ -23,7 +23,7 @@ import {
 } from '../protocol/rtsp/message';
 import { buildH264Sdp } from '../protocol/rtsp/sdp';
 import type { KeyAndCert } from '../tls/certs';
-import { PRINTER_TLS_CIPHERS } from '../tls/ciphers';
+import { TLS_SERVER_CIPHERS } from '../tls/ciphers';
 import type { FeedPicture, H264Feed } from './h264-feed';
 
 export const LIVE555_REALM = 'LIVE555 Streaming Media';
@@ -168,7 +168,7 @@ export class Live555Server {
 
   async start(): Promise<void> {
     const server = createServer(
-      { ...this.opts.identity, minVersion: 'TLSv1.2', ciphers: PRINTER_TLS_CIPHERS },
+      { ...this.opts.identity, minVersion: 'TLSv1.2', ciphers: TLS_SERVER_CIPHERS },
       (socket) => this.accept(socket),
     );
     server.on('tlsClientError', (err: Error) => this.opts.log.debug(`TLS handshake failed: ${err.message}`));

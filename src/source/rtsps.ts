@@ -19,11 +19,14 @@ import {
   RtspStreamParser,
   serializeRequest,
 } from '../protocol/rtsp/message';
+import { RTSPS_PATH, RTSPS_USER } from '../protocol/rtsp/printer-path';
 import { decodeRtpPacket, H264Depacketizer } from '../protocol/rtsp/rtp-h264';
 import { parseSdp, resolveControl, spropParameterSets } from '../protocol/rtsp/sdp';
 import type { SourceStatus } from './status';
 import { AuthError, LongBackoffError } from './supervisor';
 import { checkPinnedFingerprint, type PrinterTlsConfig, printerTlsOptions } from './tls-options';
+
+export { RTSPS_PATH, RTSPS_USER } from '../protocol/rtsp/printer-path';
 
 export interface RtspsSourceOptions {
   host: string;
@@ -43,10 +46,8 @@ export interface RtspsSourceOptions {
   requestTimeoutMs?: number;
 }
 
-export const RTSPS_USER = 'bblp';
 /** Pictures in a row with one RTP timestamp before the source switches to arrival times. */
 export const FROZEN_UNITS = 30;
-export const RTSPS_PATH = '/streaming/live/1';
 export const LIVEVIEW_HINT =
   'turn on "LAN Only Liveview" on the printer (screen: Settings > Network/LAN Only; H2 printers have it off by default)';
 
