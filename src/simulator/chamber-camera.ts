@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import { rootLogger } from '../log';
 import { limitRecordSize, writeChamberFrameAsync } from '../net/chamber-frame-writer';
+import { listenOn } from '../net/listen';
 import { AUTH_PACKET_BYTES, CHAMBER_USER, decodeAuthPacket, encodeFrameHeader } from '../protocol/chamber';
 import { insertComment } from '../protocol/jpeg';
 import { generateCertificate, type KeyAndCert } from '../tls/certs';
@@ -121,13 +122,7 @@ export class SimulatedChamberCamera {
 
   async start(): Promise<void> {
     this.picture = await this.render();
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(this.server, this.opts.port ?? 0, this.opts.host ?? '127.0.0.1');
     this.scheduleFrames();
   }
 

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { createServer, type Server } from 'node:tls';
 import type { Logger } from '../log';
+import { listenOn } from '../net/listen';
 import { type Credential, newNonce, verifyAuthorization } from '../protocol/rtsp/auth';
 import {
   type HeaderValues,
@@ -172,13 +173,7 @@ export class Live555Server {
       (socket) => this.accept(socket),
     );
     server.on('tlsClientError', (err: Error) => this.opts.log.debug(`TLS handshake failed: ${err.message}`));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(server, this.opts.port, this.opts.host);
     server.on('error', (err) => this.opts.log.error(`server error: ${err.message}`));
     this.server = server;
   }
