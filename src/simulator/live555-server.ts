@@ -22,12 +22,12 @@ import {
   serializeResponse,
   uriPath,
 } from '../protocol/rtsp/message';
+import { LIVE555_REALM } from '../protocol/rtsp/printer-path';
 import { buildH264Sdp } from '../protocol/rtsp/sdp';
 import type { KeyAndCert } from '../tls/certs';
 import { TLS_SERVER_CIPHERS } from '../tls/ciphers';
 import type { FeedPicture, H264Feed } from './h264-feed';
 
-export const LIVE555_REALM = 'LIVE555 Streaming Media';
 const SERVER_HEADER = 'LIVE555 Streaming Media v2021.08.24';
 const PUBLIC = 'OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER';
 /** How long DESCRIBE waits for the encoder's first SPS/PPS. */
