@@ -25,13 +25,24 @@ function text(el: HTMLElement, selector: string, value: string): void {
   if (node) node.textContent = value;
 }
 
+/**
+ * The API's paths start at the gateway's root; the page may be served under a prefix (Home
+ * Assistant's ingress: /api/hassio_ingress/<token>/), so they are resolved against the page.
+ */
+const relative = (path: string) => path.replace(/^\/+/, '');
+
 function createTile(p: PrinterStatus): Tile {
   const el = (template.content.firstElementChild as HTMLElement).cloneNode(true) as HTMLElement;
   el.dataset.printer = p.id;
   text(el, '.name', p.name);
-  (el.querySelector('.snapshot') as HTMLAnchorElement).href = p.urls.snapshot;
-  (el.querySelector('.mjpeg') as HTMLAnchorElement).href = p.urls.mjpeg;
-  (el.querySelector('.hls') as HTMLAnchorElement).href = p.urls.hls;
+  const urls = {
+    snapshot: relative(p.urls.snapshot),
+    mjpeg: relative(p.urls.mjpeg),
+    hls: relative(p.urls.hls),
+  };
+  (el.querySelector('.snapshot') as HTMLAnchorElement).href = urls.snapshot;
+  (el.querySelector('.mjpeg') as HTMLAnchorElement).href = urls.mjpeg;
+  (el.querySelector('.hls') as HTMLAnchorElement).href = urls.hls;
   (el.querySelector('.api') as HTMLAnchorElement).href = `api/printers/${encodeURIComponent(p.id)}`;
   const view = el.querySelector('.view') as HTMLElement;
   view.addEventListener('click', () => {
@@ -39,7 +50,7 @@ function createTile(p: PrinterStatus): Tile {
     else void view.requestFullscreen?.();
   });
   const player = new CameraPlayer(view, {
-    urls: p.urls,
+    urls,
     mode: 'auto',
     onMode: (mode, reason) => {
       el.dataset.mode = mode;
