@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import YAML from 'yaml';
 import {
   BASE_IMAGE_STEPS,
   baseImageStep,
@@ -74,11 +75,31 @@ describe('Dockerfile, read', () => {
       '.git/HEAD',
       '.bambucam-data/ca.pem',
       'data/bambucam.yaml',
+      'deploy/bambucam.yaml',
+      'bambucam.yaml',
       'coverage/lcov.info',
     ])
       expect([p, ignore.ignores(p)]).toEqual([p, true]);
     for (const p of ['package.json', 'src/cli.ts', 'scripts/build-web.js', 'web/index.html', 'config/x.yaml'])
       expect([p, ignore.ignores(p)]).toEqual([p, false]);
+  });
+
+  test('deploy/compose.yaml: builds this Dockerfile, keeps /data, mounts the configuration it names', () => {
+    const text = readFileSync(join(ROOT, 'deploy', 'compose.yaml'), 'utf8');
+    const service = YAML.parse(text).services.bambucam;
+    expect(resolve(ROOT, 'deploy', service.build)).toBe(ROOT);
+    expect(service.network_mode).toBe('host');
+    const volumes = service.volumes as string[];
+    expect(volumes).toContain('bambucam-data:/data');
+    expect(volumes).toContain(`./bambucam.yaml:${service.environment.BAMBUCAM_CONFIG}:ro`);
+    // Every exposed port is listed for those who publish ports instead of using the host's network.
+    const exposed = parseDockerfile(DOCKERFILE)[1]
+      .instructions.filter((i) => i.keyword === 'EXPOSE')
+      .flatMap((i) => i.args.split(' '));
+    for (const port of exposed) {
+      const [n, proto] = port.split('/');
+      expect([port, text.includes(`"${n}:${n}${proto === 'udp' ? '/udp' : ''}"`)]).toEqual([port, true]);
+    }
   });
 
   test('only base-image steps are skipped, and each one says why', () => {
