@@ -221,7 +221,7 @@ describe('Home Assistant add-on: options → bambucam configuration', () => {
     const raw = addonConfig(FULL)!;
     const { config: c, problems } = buildConfig(raw, {});
     expect(problems).toEqual([]);
-    expect(c.http).toEqual({ port: 8090, host: '0.0.0.0' });
+    expect(c.http).toMatchObject({ port: 8090, host: '0.0.0.0' });
     expect(c.rtsp.port).toBe(8554);
     expect(c.rtsp.users).toEqual([{ username: 'homeassistant', password: 'rtsp-secret' }]);
     expect(c.dataDir).toBe('/data');

@@ -149,7 +149,7 @@ describe('Dockerfile, replayed', () => {
     const gw = startInStage(runtime, runtime.cmd!, env);
     try {
       const base = await waitFor(
-        () => /web page:\s+http:\/\/localhost:(\d+)\//.exec(gw.output())?.[1],
+        () => /web page:\s+http:\/\/(?:localhost|127\.0\.0\.1):(\d+)\//.exec(gw.output())?.[1],
         30_000,
         'the demo to print its URL',
       ).then((port) => `http://127.0.0.1:${port}`);
@@ -216,7 +216,7 @@ describe('Dockerfile, replayed', () => {
       });
       try {
         const port = await waitFor(
-          () => /web page:\s+http:\/\/localhost:(\d+)\//.exec(gw.output())?.[1],
+          () => /web page:\s+http:\/\/(?:localhost|127\.0\.0\.1):(\d+)\//.exec(gw.output())?.[1],
           30_000,
           'the demo to print its URL',
         );

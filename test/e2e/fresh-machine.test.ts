@@ -34,15 +34,15 @@ describe('a machine without ffmpeg', () => {
     });
     try {
       const port = await waitFor(
-        () => /web page:\s+http:\/\/localhost:(\d+)\//.exec(run.output())?.[1],
+        () => /web page:\s+http:\/\/(?:localhost|127\.0\.0\.1):(\d+)\//.exec(run.output())?.[1],
         30_000,
         'the demo URLs',
       );
       const base = `http://127.0.0.1:${port}`;
       expect(run.output()).not.toMatch(/no ffmpeg found/);
       // The simulated X1 exists only with an ffmpeg (it draws its video with it).
-      expect(run.output()).toMatch(/Lab X1C\s+rtsp:\/\/localhost:\d+\/lab-x1c/);
-      expect(run.output()).toMatch(/Garage P1S\s+rtsp:\/\/localhost:\d+\/garage-p1s/);
+      expect(run.output()).toMatch(/Lab X1C:?\s+rtsp:\/\/\S+:\d+\/lab-x1c /);
+      expect(run.output()).toMatch(/Garage P1S:?\s+rtsp:\/\/\S+:\d+\/garage-p1s /);
       await waitFor(
         async () => {
           const api = await httpJson<{ printers: { source: { state: string } }[] }>(`${base}/api/printers`);
