@@ -12,12 +12,19 @@ import type { GatewayConfig } from './config/load';
 import { locateFfmpeg } from './ffmpeg/locate';
 import { HaDiscovery, type HaPrinterView } from './ha/discovery';
 import { type Logger, rootLogger } from './log';
+// seam: remove when the registry runs
+import type { Output, OutputContext } from './output/output';
+import type { PrinterMedia } from './output/printer-media';
+import { OUTPUTS } from './output/registry';
+// ---
 import { createHttpApp, listen, PACKAGE_ROOT } from './serve/http/server';
 import { describeListenError } from './serve/listen-error';
 import { NativeChamberOutputs } from './serve/native-chamber-outputs';
+import { registerNativeMqttMetrics } from './serve/native-mqtt/metrics';
+import { NativeMqttOutput } from './serve/native-mqtt/output';
 import { LIVE555_REALM, RtspServer } from './serve/rtsp-server';
 import { RTSPS_PATH, RTSPS_USER } from './source/rtsps';
-import { leafAltNames, leafCertificate, loadOrCreateCa } from './tls/ca';
+import { type LocalCa, leafAltNames, leafCertificate, loadOrCreateCa } from './tls/ca';
 import type { KeyAndCert } from './tls/certs';
 import { PrinterWorker } from './worker';
 
@@ -39,6 +46,8 @@ export class App {
   /** Native RTSPS re-servers (/streaming/live/1 on :322), per printer id. */
   readonly nativeRtsps = new Map<string, RtspServer>();
   readonly nativeChamber: NativeChamberOutputs;
+  /** Outputs from src/output/registry.ts (seam: remove when the registry runs). */
+  readonly outputs: Output[] = [];
   private http: Server | null = null;
   private ha: HaDiscovery | null = null;
   private readonly log: Logger;
@@ -167,6 +176,11 @@ export class App {
       log: this.log.child('http'),
       mjpegResendMs: tuning?.mjpegResendMs,
       snapshotWaitMs: tuning?.snapshotWaitMs,
+      // seam: remove when the registry runs
+      extraMetrics: (registry) =>
+        registerNativeMqttMetrics(registry, () =>
+          this.outputs.flatMap((o) => (o instanceof NativeMqttOutput ? o.stats() : [])),
+        ),
     });
     try {
       this.http = await listen(app, config.http.port, config.http.host);
@@ -180,6 +194,7 @@ export class App {
     this.log.child('http').info(`listening on http://${config.http.host}:${this.httpPort}/`);
     await this.startRtsp();
     await this.nativeChamber.start();
+    await this.startOutputs(); // seam: remove when the registry runs
     for (const worker of this.workers.values()) worker.start();
     this.startHomeAssistant();
   }
@@ -203,7 +218,42 @@ export class App {
   }
   // ---
 
+  // seam: remove when the registry runs
+  private async startOutputs(): Promise<void> {
+    const { config, tuning } = this.opts;
+    let ca: LocalCa | null = null;
+    const ctx: OutputContext = {
+      config,
+      printers: new Map([...this.workers].map(([id, w]) => [id, workerMedia(w)])),
+      log: this.log,
+      tuning: tuning ?? {},
+      ca: () => {
+        ca ??= loadOrCreateCa(config.dataDir);
+        return ca;
+      },
+      http: {
+        use: () => {
+          throw new Error('outputs get HTTP routes once the output seam has landed');
+        },
+        upgrade: () => {
+          throw new Error('outputs get HTTP upgrades once the output seam has landed');
+        },
+      },
+    };
+    for (const factory of OUTPUTS) {
+      const output = factory(ctx);
+      if (!output) continue;
+      this.outputs.push(output);
+      await output.start();
+      for (const worker of this.workers.values()) {
+        worker.native[output.name.replace(/^native_/, '')] = () => output.status(worker.id);
+      }
+    }
+  }
+  // ---
+
   async stop(): Promise<void> {
+    for (const output of this.outputs.splice(0).reverse()) await output.stop(); // seam: remove when the registry runs
     await this.ha?.stop();
     this.ha = null;
     const servers = [this.rtsp, ...this.nativeRtsps.values()];
@@ -220,6 +270,30 @@ export class App {
     }
   }
 }
+
+// seam: remove when the registry runs (PrinterWorker implements PrinterMedia then)
+function workerMedia(w: PrinterWorker): PrinterMedia {
+  return {
+    id: w.id,
+    name: w.printer.name,
+    serial: w.printer.serial,
+    config: w.printer,
+    jpeg: w.hub,
+    h264: w.h264,
+    mqtt: w.mqtt,
+    facts: () => ({
+      state: w.status.state,
+      reason: w.status.reason,
+      model: w.modelName,
+      camera: w.camera?.kind ?? null,
+      firmware: w.mqtt?.version?.firmware ?? null,
+      fps: w.hub.fps(),
+    }),
+    snapshot: (waitMs) => w.snapshotFrame(waitMs),
+    requestKeyframe: () => {},
+  };
+}
+// ---
 
 function haView(w: PrinterWorker): HaPrinterView {
   return {

@@ -3,8 +3,11 @@
  * only `bblp` with the access code gets in (anything else: CONNACK 5); reports go to
  * `device/<serial>/report` — the full state every time on X1-type printers, only changed fields on
  * P1-type printers (full state after a pushall); `get_version` is answered, `ledctrl` obeyed (or
- * refused, as printers with developer mode off do), and LAN liveview can be switched off.
+ * refused, as printers with developer mode off do), `get_access_code` answered with the code to every
+ * subscriber (as printers do), and LAN liveview can be switched off. Tests count the connections and
+ * requests it saw and the reports it sent.
  */
+import { EventEmitter } from 'node:events';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { type Client, createBroker } from 'aedes';
 import { type ModelInfo, modelByName } from '../protocol/models';
@@ -34,6 +37,10 @@ export interface SimulatedMqttOptions {
   developerMode?: boolean;
   /** How often a report is pushed. Default 2000 ms. */
   reportIntervalMs?: number;
+  /** Send the full state in every report, as X1-type printers do, whatever the model. */
+  fullReports?: boolean;
+  /** Stamp each report with `print.sim_sent_at` (ms since the epoch, fractional), for latency benchmarks. */
+  stampReports?: boolean;
   firmware?: string;
   identity?: KeyAndCert;
 }
@@ -44,19 +51,25 @@ export interface SimulatedMqttStats {
   pushalls: number;
   getVersions: number;
   ledctrls: number;
+  accessCodeRequests: number;
+  /** Reports published on device/<serial>/report. */
+  reports: number;
   /** Clients connected right now. */
   clients: number;
 }
 
 type Json = Record<string, unknown>;
 
-export class SimulatedMqttPrinter {
+/** Events: 'report' (payload: string) for every report published, in order. */
+export class SimulatedMqttPrinter extends EventEmitter {
   readonly stats: SimulatedMqttStats = {
     connections: 0,
     authFailures: 0,
     pushalls: 0,
     getVersions: 0,
     ledctrls: 0,
+    accessCodeRequests: 0,
+    reports: 0,
     clients: 0,
   };
   /** Every request payload received, in order (tests check what clients asked for). */
@@ -72,6 +85,7 @@ export class SimulatedMqttPrinter {
   private developerMode: boolean;
 
   constructor(private readonly opts: SimulatedMqttOptions) {
+    super();
     const model = modelByName(opts.model);
     if (!model) throw new Error(`simulator: unknown model ${opts.model}`);
     this.model = model;
@@ -112,7 +126,7 @@ export class SimulatedMqttPrinter {
 
   /** X1-type printers send their full state in every report; P1-type ones send changes. */
   get sendsFullState(): boolean {
-    return this.model.camera === 'rtsps';
+    return this.opts.fullReports ?? this.model.camera === 'rtsps';
   }
 
   get port(): number {
@@ -166,6 +180,19 @@ export class SimulatedMqttPrinter {
     this.publish({ print: { command: 'push_status', sequence_id: String(++this.tick), ipcam } });
   }
 
+  /**
+   * Publish `count` full reports at once, each with `padBytes` of filler (a long print file name):
+   * fills the socket buffers of a client that stopped reading, in tests and benchmarks.
+   */
+  burst(count: number, padBytes = 0): void {
+    const filler = 'x'.repeat(padBytes);
+    for (let i = 0; i < count; i++) {
+      this.publish({
+        print: { ...this.state, sequence_id: String(++this.tick), msg: 0, subtask_name: filler },
+      });
+    }
+  }
+
   private rtspUrl(): string {
     return `rtsps://${this.opts.reportedIp ?? '192.168.1.100'}/streaming/live/1`;
   }
@@ -198,15 +225,49 @@ export class SimulatedMqttPrinter {
         ],
       },
       lights_report: [{ node: 'chamber_light', mode: 'off' }],
+      // What makes a real full report a few kilobytes: the AMS and its trays.
+      ams: {
+        ams: [
+          {
+            id: '0',
+            humidity: '4',
+            temp: '24.1',
+            tray: ['PLA Basic', 'PETG HF', 'PLA Matte', 'TPU 95A'].map((name, i) => ({
+              id: String(i),
+              tray_type: name.split(' ')[0],
+              tray_sub_brands: name,
+              tray_color: ['FFFFFFFF', '000000FF', 'C12E1FFF', '0A2989FF'][i],
+              tray_weight: '1000',
+              tray_diameter: '1.75',
+              nozzle_temp_max: '240',
+              nozzle_temp_min: '190',
+              remain: 80 - i * 10,
+              k: 0.02,
+              n: 1,
+            })),
+          },
+        ],
+        ams_exist_bits: '1',
+        tray_exist_bits: 'f',
+        tray_now: '255',
+        version: 4,
+      },
+      hms: [],
+      upgrade_state: { sequence_id: 0, progress: '', status: '', consistency_request: false },
     };
   }
 
   private publish(message: Json): void {
+    const print = message.print as Json | undefined;
+    if (print && this.opts.stampReports) print.sim_sent_at = performance.timeOrigin + performance.now();
+    const payload = JSON.stringify(message);
+    this.stats.reports++;
+    this.emit('report', payload);
     this.broker.publish(
       {
         cmd: 'publish',
         topic: reportTopic(this.opts.serial),
-        payload: JSON.stringify(message),
+        payload,
         qos: 0,
         retain: false,
         dup: false,
@@ -263,6 +324,12 @@ export class SimulatedMqttPrinter {
     } else if (system?.command === 'ledctrl') {
       this.stats.ledctrls++;
       this.onLedctrl(system);
+    } else if (system?.command === 'get_access_code') {
+      // Printers answer on the report topic, so every subscriber sees the code.
+      this.stats.accessCodeRequests++;
+      this.publish({
+        system: { ...system, access_code: this.accessCode, result: 'success' },
+      });
     }
   }
 

@@ -9,8 +9,14 @@ function outputs(
   return [...Object.entries(w.hub.outputCounters()), ...Object.entries(w.h264.outputCounters())];
 }
 
-export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: () => number): Registry {
+export function createMetrics(
+  workers: () => PrinterWorker[],
+  snapshotResizes: () => number,
+  /** Outputs' own metrics (seam: until outputs register metrics through the registry). */
+  extra?: (registry: Registry) => void,
+): Registry {
   const registry = new Registry();
+  extra?.(registry);
   const each = (fn: (w: PrinterWorker) => void) => {
     for (const w of workers()) fn(w);
   };

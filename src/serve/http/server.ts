@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../../log';
 import type { PrinterWorker } from '../../worker';
 import { allowCors, hlsPlaylist, hlsSegment } from './hls';
@@ -22,6 +23,8 @@ export interface HttpOptions {
   webDir?: string;
   /** Directory of the built bundles (page.js, bambucam-card.js); default: dist/web/. */
   bundleDir?: string;
+  /** Outputs' own metrics on /metrics. */
+  extraMetrics?: (registry: Registry) => void;
 }
 
 type PrinterRoute = (req: Request, res: Response, worker: PrinterWorker) => void | Promise<void>;
@@ -95,6 +98,7 @@ export function createHttpApp(opts: HttpOptions): express.Express {
   const metrics = createMetrics(
     () => [...workers.values()],
     () => resizer.resizes,
+    opts.extraMetrics,
   );
   app.get('/metrics', async (_req, res, next) => {
     try {
