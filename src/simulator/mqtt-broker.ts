@@ -83,6 +83,7 @@ export class SimulatedMqttPrinter extends EventEmitter {
   private tick = 0;
   private accessCode: string;
   private developerMode: boolean;
+  private offlineUntil = 0;
 
   constructor(private readonly opts: SimulatedMqttOptions) {
     super();
@@ -117,6 +118,10 @@ export class SimulatedMqttPrinter extends EventEmitter {
     });
     const identity = opts.identity ?? generateCertificate({ commonName: opts.serial, issuerName: 'BBL CA' });
     this.server = createServer({ ...identity, minVersion: 'TLSv1.2' }, (socket) => {
+      if (Date.now() < this.offlineUntil) {
+        socket.destroy();
+        return;
+      }
       this.sockets.add(socket);
       socket.on('error', () => {});
       socket.once('close', () => this.sockets.delete(socket));
@@ -164,6 +169,12 @@ export class SimulatedMqttPrinter extends EventEmitter {
     for (const s of this.sockets) s.destroy();
   }
 
+  /** Drop every connection and refuse new ones for `ms` (a printer switched off, then on). */
+  goOffline(ms: number): void {
+    this.offlineUntil = Date.now() + ms;
+    this.dropAll();
+  }
+
   setAccessCode(code: string): void {
     this.accessCode = code;
   }
@@ -181,15 +192,17 @@ export class SimulatedMqttPrinter extends EventEmitter {
   }
 
   /**
-   * Publish `count` full reports at once, each with `padBytes` of filler (a long print file name):
-   * fills the socket buffers of a client that stopped reading, in tests and benchmarks.
+   * Publish `count` full reports, each with `padBytes` of filler (a long print file name), one every
+   * `intervalMs` (0: all at once): fills the socket buffers of a client that stopped reading, in tests
+   * and benchmarks. Resolves after the last one.
    */
-  burst(count: number, padBytes = 0): void {
+  async burst(count: number, padBytes = 0, intervalMs = 0): Promise<void> {
     const filler = 'x'.repeat(padBytes);
     for (let i = 0; i < count; i++) {
       this.publish({
         print: { ...this.state, sequence_id: String(++this.tick), msg: 0, subtask_name: filler },
       });
+      if (intervalMs > 0) await new Promise((r) => setTimeout(r, intervalMs));
     }
   }
 
