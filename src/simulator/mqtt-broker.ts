@@ -20,6 +20,7 @@ import {
   requestTopic,
 } from '../protocol/mqtt-payloads';
 import { generateCertificate, type KeyAndCert } from '../tls/certs';
+import { preciseNow } from './chamber-camera';
 
 export interface SimulatedMqttOptions {
   serial: string;
@@ -267,12 +268,88 @@ export class SimulatedMqttPrinter extends EventEmitter {
       },
       hms: [],
       upgrade_state: { sequence_id: 0, progress: '', status: '', consistency_request: false },
+      // The rest of a real push_status, so that a full report has a printer's size (a few KB).
+      bed_target_temper: 0,
+      nozzle_target_temper: 0,
+      chamber_temper: 25,
+      nozzle_diameter: '0.4',
+      nozzle_type: 'hardened_steel',
+      fan_gear: 0,
+      cooling_fan_speed: '0',
+      big_fan1_speed: '0',
+      big_fan2_speed: '0',
+      heatbreak_fan_speed: '0',
+      spd_lvl: 2,
+      spd_mag: 100,
+      stg: [],
+      stg_cur: -1,
+      mc_print_stage: '1',
+      mc_print_sub_stage: 0,
+      mc_print_error_code: '0',
+      mc_print_line_number: '0',
+      print_error: 0,
+      print_type: 'idle',
+      layer_num: 0,
+      total_layer_num: 0,
+      gcode_file: '',
+      gcode_file_prepare_percent: '0',
+      subtask_name: '',
+      subtask_id: '0',
+      task_id: '0',
+      project_id: '0',
+      profile_id: '0',
+      queue_number: 0,
+      home_flag: 6295960,
+      hw_switch_state: 0,
+      sdcard: true,
+      force_upgrade: false,
+      lifecycle: 'product',
+      online: { ahb: false, rfid: false, version: 7 },
+      xcam: {
+        allow_skip_parts: false,
+        buildplate_marker_detector: true,
+        first_layer_inspector: true,
+        halt_print_sensitivity: 'medium',
+        print_halt: true,
+        printing_monitor: true,
+        spaghetti_detector: true,
+      },
+      upload: {
+        file_size: 0,
+        finish_size: 0,
+        message: 'Good',
+        oss_url: '',
+        progress: 0,
+        sequence_id: '0903',
+        speed: 0,
+        status: 'idle',
+        task_id: '',
+        time_remaining: 0,
+        trouble_id: '',
+      },
+      vt_tray: {
+        id: '254',
+        tray_type: '',
+        tray_color: '00000000',
+        nozzle_temp_max: '0',
+        nozzle_temp_min: '0',
+        remain: 0,
+        k: 0.02,
+        n: 1,
+        tag_uid: '0000000000000000',
+        tray_id_name: '',
+        tray_info_idx: '',
+        tray_sub_brands: '',
+        tray_weight: '0',
+        tray_diameter: '0.00',
+        cali_idx: -1,
+      },
     };
   }
 
   private publish(message: Json): void {
     const print = message.print as Json | undefined;
-    if (print && this.opts.stampReports) print.sim_sent_at = performance.timeOrigin + performance.now();
+    if (print && this.opts.stampReports) print.sim_sent_at = preciseNow();
     const payload = JSON.stringify(message);
     this.stats.reports++;
     this.emit('report', payload);
