@@ -155,6 +155,7 @@ async function demo(port: string | undefined): Promise<void> {
           ]
         : [];
     }),
+    ...app.outputs.flatMap((o) => o.describe()).map((line) => `  ${line}`), // seam: the registry's banner
     `  status:    ${base}/api/printers`,
     'Press Ctrl+C to stop. To use real printers, see README (bambucam run --config bambucam.yaml).',
     '',
