@@ -16,6 +16,7 @@ export type PrinterMqtt = Pick<
   | 'once'
   | 'state'
   | 'stateComplete'
+  | 'fullStateAt'
   | 'versionInfo'
   | 'forward'
   | 'requestPushall'

@@ -74,6 +74,8 @@ export class MqttLink extends EventEmitter {
   state: Json = {};
   /** True once a full report (push_status, msg 0) arrived on the current connection: `state` is whole and fresh. */
   stateComplete = false;
+  /** When the last full report arrived (on any connection); null: `state` was never whole. */
+  fullStateAt: number | null = null;
   version: VersionInfo | null = null;
   /** The printer's last `get_version` answer (its `info` object) as it sent it. */
   versionInfo: Json | null = null;
@@ -197,6 +199,7 @@ export class MqttLink extends EventEmitter {
           }
         : null,
       chamber_light: this.chamberLight,
+      pushalls_sent: this.pushallsSent,
       last_report_at: this.lastReportAt === null ? null : new Date(this.lastReportAt).toISOString(),
     };
   }
@@ -227,7 +230,10 @@ export class MqttLink extends EventEmitter {
       const after = readIpcam(this.state);
       if (JSON.stringify(after) !== before && after?.liveview)
         this.opts.log.info(`LAN liveview ${after.liveview} (ipcam.rtsp_url)`);
-      if (isFullReport(message)) this.stateComplete = true;
+      if (isFullReport(message)) {
+        this.stateComplete = true;
+        this.fullStateAt = Date.now();
+      }
     }
     const version = readVersion(message);
     if (version) {

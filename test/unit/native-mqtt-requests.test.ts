@@ -134,6 +134,7 @@ class FakeLink extends EventEmitter {
   connected = true;
   state: Record<string, unknown> = {};
   stateComplete = false;
+  fullStateAt: number | null = null;
   versionInfo: Record<string, unknown> | null = null;
   forwarded: string[] = [];
   pushallAllowed = true;
@@ -169,11 +170,14 @@ describe('request router', () => {
   test('pushall: answered from the merged state; the printer asked only while that state is incomplete', () => {
     const { link, router, ro } = setup();
     const pushall = msg({ pushing: { sequence_id: '5', command: 'pushall' } });
-    // Nothing known yet: no answer, but the printer is asked (its answer reaches everyone).
+    // Never had the whole state: no answer, but the printer is asked (its answer reaches everyone).
+    link.state = { command: 'push_status', nozzle_temper: 29 };
     expect(router.handle(ro, pushall)).toBeNull();
     expect(link.pushalls).toBe(1);
     link.state = { command: 'push_status', nozzle_temper: 30 };
-    // Incomplete, but the model's pushall limit holds: answered from what bambucam has, printer not asked.
+    link.fullStateAt = 1;
+    // Incomplete again (a reconnect), and the model's pushall limit holds: answered from what
+    // bambucam has, the printer not asked.
     expect(router.handle(ro, pushall)).toEqual({
       print: { command: 'push_status', msg: 0, sequence_id: '5', nozzle_temper: 30 },
     });

@@ -138,8 +138,6 @@ export class NativeMqttServer {
   private readonly hidden: Buffer[];
   /** Set when the printer (re)connects: the first report after it decides whether clients need the full state. */
   private awaitingFirstReport = false;
-  /** Whether bambucam ever had the printer's whole state (then it is worth sending after an outage). */
-  private everComplete = false;
   private lastAuthLogAt = 0;
   private unloggedAuthFailures = 0;
 
@@ -407,12 +405,11 @@ export class NativeMqttServer {
     if (topic !== this.report) return;
     this.publishReport(hideCodes(payload, this.hidden));
     const link = this.opts.link;
-    if (link.stateComplete) this.everComplete = true;
     if (!this.awaitingFirstReport) return;
     this.awaitingFirstReport = false;
     // Back from an outage without a full report (the pushall limit held it back): send bambucam's
     // merged state, so clients that stayed connected are whole again.
-    if (!link.stateComplete && this.everComplete)
+    if (!link.stateComplete && link.fullStateAt !== null)
       this.publishReport(
         hideCodes(Buffer.from(JSON.stringify(fullStateReport(link.state, '0'))), this.hidden),
       );

@@ -65,8 +65,9 @@ export class RequestRouter {
     switch (request.kind) {
       case 'pushall': {
         if (!this.link.stateComplete && this.link.requestPushall()) c.pushallUpstream++;
-        // Nothing known yet: the printer's own answer (if it was asked) reaches every subscriber.
-        if (Object.keys(this.link.state).length === 0) return null;
+        // Never had the whole state (just started): the printer's own answer to the pushall bambucam
+        // sent on connecting reaches every subscriber; a few fields would be no full state.
+        if (this.link.fullStateAt === null) return null;
         c.pushallAnswered++;
         return fullStateReport(this.link.state, request.sequenceId);
       }
