@@ -3,7 +3,7 @@
  * none of these (the configuration has the user-facing keys); defaults live beside the code they tune.
  */
 import type { NativeMqttTuning } from './serve/native-mqtt/mqtt-server';
-import type { ViewerLimits } from './serve/rtsp-server';
+import type { ViewerLimits } from './serve/rtsp/viewer';
 import type { MqttLinkTuning } from './source/mqtt-link';
 
 export interface WorkerTuning {

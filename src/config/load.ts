@@ -59,7 +59,13 @@ export interface HomeAssistantConfig {
 }
 
 export interface GatewayConfig {
-  http: { port: number; host: string };
+  http: {
+    port: number;
+    host: string;
+    users: { username: string; password: string; token?: string }[];
+    /** null: "*" while no users, none once users are configured. */
+    corsOrigins: string[] | null;
+  };
   rtsp: { port: number; host: string; users: { username: string; password: string }[] };
   /** Absolute path of the directory for bambucam's own state (CA, certificates). */
   dataDir: string;
@@ -198,7 +204,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     );
   }
   const base = validated<{
-    http: GatewayConfig['http'];
+    http: Omit<GatewayConfig['http'], 'corsOrigins'> & { cors_origins: string[] | null };
     rtsp: GatewayConfig['rtsp'];
     data_dir: string;
     log: GatewayConfig['log'];
@@ -225,6 +231,10 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     imageIntervalS: ha.image_interval_s,
   };
   for (const u of base.rtsp.users) registerSecret(u.password);
+  for (const u of base.http.users) {
+    registerSecret(u.password);
+    registerSecret(u.token ?? null);
+  }
   const problems: string[] = [];
   const entries: PortEntry[] = [];
   const taken = new Set<string>();
@@ -250,7 +260,12 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
   const printers = assignNativePorts(withChamber, 'mqtt', base.http.host, problems).map((e) => e.printer);
   return {
     config: {
-      http: base.http,
+      http: {
+        port: base.http.port,
+        host: base.http.host,
+        users: base.http.users,
+        corsOrigins: base.http.cors_origins,
+      },
       rtsp: base.rtsp,
       dataDir: resolve(base.data_dir),
       log: base.log,

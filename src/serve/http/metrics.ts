@@ -1,24 +1,29 @@
-/** GET /metrics: Prometheus text, read from the workers at scrape time. */
+/** GET /metrics: Prometheus text, read from the printers and outputs at scrape time. */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { PrinterWorker } from '../../worker';
+import type { OutputState } from '../../output/output';
+import type { PrinterMedia } from '../../output/printer-media';
+import { registerNativeMqttMetrics } from '../native-mqtt/metrics';
+import type { NativeMqttStatusJson } from '../native-mqtt/mqtt-server';
 
-/** Counters of both hubs: JPEG outputs (mjpeg, snapshot, encoder, ...) and H.264 ones (rtsp, native_rtsps, decoder). */
-function outputs(
-  w: PrinterWorker,
-): [string, { viewers: number; delivered: number; dropped: number; stalled: number }][] {
-  return [...Object.entries(w.hub.outputCounters()), ...Object.entries(w.h264.outputCounters())];
+export interface MetricsSource {
+  printers: () => Iterable<PrinterMedia>;
+  /** Every output's state for one printer, by output name (those that serve it one by one). */
+  outputStates: (printerId: string) => [string, OutputState][];
+  snapshotResizes: () => number;
 }
 
-export function createMetrics(
-  workers: () => PrinterWorker[],
-  snapshotResizes: () => number,
-  /** Outputs' own metrics (seam: until outputs register metrics through the registry). */
-  extra?: (registry: Registry) => void,
-): Registry {
+/** Counters of both hubs: JPEG outputs (mjpeg, snapshot, encoder, ...) and H.264 ones (rtsp, hls, decoder, ...). */
+function outputs(
+  w: PrinterMedia,
+): [string, { viewers: number; delivered: number; dropped: number; stalled: number }][] {
+  return [...Object.entries(w.jpeg.outputCounters()), ...Object.entries(w.h264.outputCounters())];
+}
+
+export function createMetrics(source: MetricsSource): Registry {
   const registry = new Registry();
-  extra?.(registry);
-  const each = (fn: (w: PrinterWorker) => void) => {
-    for (const w of workers()) fn(w);
+  const { snapshotResizes } = source;
+  const each = (fn: (w: PrinterMedia) => void) => {
+    for (const w of source.printers()) fn(w);
   };
   new Gauge({
     name: 'bambucam_source_up',
@@ -27,7 +32,7 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      each((w) => this.set({ printer: w.id }, w.status.state === 'streaming' ? 1 : 0));
+      each((w) => this.set({ printer: w.id }, w.facts().state === 'streaming' ? 1 : 0));
     },
   });
   new Gauge({
@@ -37,7 +42,7 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      each((w) => this.set({ printer: w.id }, w.hub.fps()));
+      each((w) => this.set({ printer: w.id }, w.jpeg.fps()));
     },
   });
   new Gauge({
@@ -48,7 +53,7 @@ export function createMetrics(
     collect() {
       this.reset();
       each((w) => {
-        if (w.hub.latest) this.set({ printer: w.id }, (Date.now() - w.hub.latest.receivedAt) / 1000);
+        if (w.jpeg.latest) this.set({ printer: w.id }, (Date.now() - w.jpeg.latest.receivedAt) / 1000);
       });
     },
   });
@@ -59,7 +64,7 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      each((w) => this.inc({ printer: w.id }, w.hub.framesIn));
+      each((w) => this.inc({ printer: w.id }, w.jpeg.framesIn));
     },
   });
   new Counter({
@@ -69,7 +74,7 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      each((w) => this.inc({ printer: w.id }, w.status.connectionsOpened));
+      each((w) => this.inc({ printer: w.id }, w.facts().upstreamConnectionsOpened));
     },
   });
   new Gauge({
@@ -106,6 +111,30 @@ export function createMetrics(
       },
     });
   }
+  new Gauge({
+    name: 'bambucam_output_up',
+    help: "1 while an output serves the printer (listening or running), 0 when it failed or is disabled; the API's outputs.<name>.reason says why.",
+    labelNames: ['printer', 'output', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((w) => {
+        for (const [output, st] of source.outputStates(w.id)) {
+          const up = st.state === 'listening' || st.state === 'running' ? 1 : 0;
+          this.set({ printer: w.id, output, state: st.state }, up);
+        }
+      });
+    },
+  });
+  // Outputs with counters of their own beyond the hubs' (read from their status at scrape time).
+  registerNativeMqttMetrics(registry, () => {
+    const out: [string, NativeMqttStatusJson][] = [];
+    each((w) => {
+      for (const [name, st] of source.outputStates(w.id))
+        if (name === 'native_mqtt' && st.state === 'listening') out.push([w.id, st as NativeMqttStatusJson]);
+    });
+    return out;
+  });
   new Counter({
     name: 'bambucam_snapshot_resizes_total',
     help: 'Resized snapshots computed (one per frame and size, shared by all requests).',

@@ -16,12 +16,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { type default as Aedes, type AedesPublishPacket, type Client, createBroker } from 'aedes';
 import type { Logger } from '../../log';
+import { listenOrExplain } from '../../net/listen';
 import type { PrinterMqtt } from '../../output/printer-mqtt';
 import { MQTT_USER, reportTopic, requestTopic } from '../../protocol/mqtt-payloads';
 import { fullStateReport, hideCodes, topicMatches } from '../../protocol/mqtt-reserve';
 import type { KeyAndCert } from '../../tls/certs';
-import { NATIVE_CIPHERS } from '../chamber-server';
-import { describeListenError } from '../listen-error';
+import { TLS_SERVER_CIPHERS } from '../../tls/ciphers';
 import { newRequestCounters, type RequestCounters, RequestRouter } from './requests';
 import { TokenBucket } from './token-bucket';
 
@@ -202,7 +202,7 @@ export class NativeMqttServer {
         key: this.opts.identity.key,
         cert: this.opts.identity.cert,
         minVersion: 'TLSv1.2',
-        ciphers: NATIVE_CIPHERS,
+        ciphers: TLS_SERVER_CIPHERS,
         honorCipherOrder: true,
         handshakeTimeout: timeoutMs,
       },
@@ -215,22 +215,15 @@ export class NativeMqttServer {
       socket.destroy();
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        this.state = 'failed';
-        this.reason = `cannot listen on ${host}:${port}: ${describeListenError(err, port, { port: 'native.mqtt.port', host: 'native.mqtt.host' })}`;
-        reject(new Error(this.reason));
-      };
-      server.once('error', onError);
-      server.listen(port, host, () => {
-        server.off('error', onError);
-        server.on('error', (err) => log.error(`server error: ${err.message}`));
-        resolve();
-      });
-    }).catch(async (err) => {
+    try {
+      await listenOrExplain(server, port, host, { port: 'native.mqtt.port', host: 'native.mqtt.host' });
+    } catch (err) {
+      this.state = 'failed';
+      this.reason = (err as Error).message;
       await new Promise<void>((r) => broker.close(() => r()));
       throw err;
-    });
+    }
+    server.on('error', (err) => log.error(`server error: ${err.message}`));
     this.state = 'listening';
     this.reason = null;
     this.opts.link.on('report', this.onReport);

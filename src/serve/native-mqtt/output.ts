@@ -5,7 +5,8 @@
  */
 import type { Output, OutputContext, OutputFactory, OutputState } from '../../output/output';
 import { leafAltNames, leafCertificate } from '../../tls/ca';
-import { NativeMqttServer, type NativeMqttStatusJson } from './mqtt-server';
+import { shownHost } from '../http/http-output';
+import { NativeMqttServer } from './mqtt-server';
 
 export class NativeMqttOutput implements Output {
   readonly name = 'native_mqtt';
@@ -76,16 +77,11 @@ export class NativeMqttOutput implements Output {
     return this.servers.get(printerId)?.status() ?? this.absent.get(printerId);
   }
 
-  /** Per printer, for /metrics. */
-  stats(): [string, NativeMqttStatusJson][] {
-    return [...this.servers].map(([id, s]) => [id, s.status()]);
-  }
-
   describe(): string[] {
-    return [...this.servers].map(
-      ([id, s]) =>
-        `${id}: native MQTT on mqtts://${s.status().listen} (user bblp, the access code or viewer_code)`,
-    );
+    return [...this.servers].map(([id, server]) => {
+      const name = this.ctx.printers.get(id)?.name ?? id;
+      return `${name}: the printer's MQTT on mqtts://${shownHost(server.status().host)}:${server.port}  (TLS, user bblp)`;
+    });
   }
 }
 
