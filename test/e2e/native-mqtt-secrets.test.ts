@@ -126,7 +126,7 @@ test('no log line, API answer or MQTT payload bambucam publishes contains the ac
     // Subscribed to '#', they saw nothing but this printer's reports.
     for (const c of all) for (const m of c.messages) expect(m.topic).toBe(reportTopic(t));
     const payloads = all.flatMap((c) => c.messages.map((m) => m.payload));
-    expect(payloads.length).toBeGreaterThan(10);
+    expect(payloads.length).toBeGreaterThanOrEqual(10); // reports, the hidden code, bambucam's own answers
     expect(payloads.some((p) => p.includes('"access_code":"********"'))).toBe(true);
     for (const secret of [CODE, VIEWER]) {
       for (const p of payloads) expect(p).not.toContain(secret);
