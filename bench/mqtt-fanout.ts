@@ -124,7 +124,8 @@ async function main() {
   ]);
   const { port: simPort } = await sim.ready;
 
-  const [httpPort, mqttPort, deadPort, bridgePort] = [
+  const [httpPort, rtspPort, mqttPort, deadPort, bridgePort] = [
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -134,6 +135,7 @@ async function main() {
     'bench.yaml',
     [
       `http: { port: ${httpPort}, host: 127.0.0.1 }`,
+      `rtsp: { port: ${rtspPort}, host: 127.0.0.1 }`,
       `data_dir: ${join(dir, 'data')}`,
       'log: { level: warn }',
       'printers:',
@@ -187,7 +189,17 @@ async function main() {
     bridgeLog = (bridgeLog + c.toString()).slice(-2000);
   });
   bridge.once('exit', (code) => code && console.error(`mosquitto exited with ${code}: ${bridgeLog}`));
-  await sleep(4000); // gateway up (CA and leaf made) and both connected to the printer
+  // The gateway up (CA and leaf made: seconds on a busy machine) and connected to the printer.
+  const up = Date.now() + 60_000;
+  for (;;) {
+    const status = await fetch(`http://127.0.0.1:${httpPort}/api/printers/bench`)
+      .then((r) => r.json() as Promise<{ mqtt: { state: string }; native: { mqtt?: { state: string } } }>)
+      .catch(() => null);
+    if (status?.mqtt.state === 'connected' && status.native.mqtt?.state === 'listening') break;
+    if (Date.now() > up) throw new Error('the gateway did not come up within 60 s');
+    await sleep(200);
+  }
+  await sleep(2000); // the bridge connected too
   const targets: Target[] = [
     {
       name: 'bambucam',

@@ -38,7 +38,7 @@ export interface NativeMqttTuning {
 }
 
 export const MQTT_CONNECT_TIMEOUT_MS = 10_000;
-export const MAX_MQTT_CLIENTS = 64;
+export const MAX_MQTT_CLIENTS = 256;
 /** About 200 full X1 reports: far more than a reading client ever has queued. */
 export const MAX_CLIENT_BACKLOG_BYTES = 1024 * 1024;
 export const COMMAND_RATE_PER_S = 10;
