@@ -1,8 +1,8 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { h264ToJpegArgs } from '../src/ffmpeg/args';
-import { fpsModeOption, fromFfmpegInstaller, locateFfmpeg, probeFfmpeg } from '../src/ffmpeg/locate';
+import { h264ToJpegArgs } from '../../src/ffmpeg/args';
+import { fpsModeOption, fromFfmpegInstaller, locateFfmpeg, probeFfmpeg } from '../../src/ffmpeg/locate';
 
 describe('ffmpeg location', () => {
   test('FFMPEG_PATH wins when it is executable, and a bad FFMPEG_PATH is not silently replaced', () => {
