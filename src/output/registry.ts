@@ -7,6 +7,7 @@ import { homeAssistantOutput } from '../ha/ha-output';
 import { hlsOutput } from '../hls/hls-output';
 import { httpOutput } from '../serve/http/http-output';
 import { nativeChamberOutput } from '../serve/native-chamber-output';
+import { nativeMqttOutput } from '../serve/native-mqtt/output';
 import { nativeRtspsOutput } from '../serve/rtsp/native-rtsps-output';
 import { rtspOutput } from '../serve/rtsp/rtsp-output';
 import { wallOutput } from '../wall/wall-output';
@@ -18,6 +19,7 @@ export const OUTPUTS: OutputFactory[] = [
   rtspOutput,
   nativeRtspsOutput,
   nativeChamberOutput,
+  nativeMqttOutput,
   homeAssistantOutput,
   wallOutput,
 ];
