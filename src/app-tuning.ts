@@ -4,6 +4,7 @@
  */
 import type { ViewerLimits } from './serve/rtsp-server';
 import type { MqttLinkTuning } from './source/mqtt-link';
+import type { WebrtcTuning } from './webrtc/webrtc-output';
 
 export interface WorkerTuning {
   backoffMs?: number[];
@@ -36,4 +37,6 @@ export interface AppTuning extends WorkerTuning {
   haReconnectMs?: number;
   rtspViewer?: ViewerLimits;
   describeWaitMs?: number;
+  /** WebRTC peers: connect and silence timeouts, parameter-set wait, keyframe request rate. */
+  webrtc?: WebrtcTuning;
 }

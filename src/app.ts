@@ -19,6 +19,9 @@ import { LIVE555_REALM, RtspServer } from './serve/rtsp-server';
 import { RTSPS_PATH, RTSPS_USER } from './source/rtsps';
 import { leafAltNames, leafCertificate, loadOrCreateCa } from './tls/ca';
 import type { KeyAndCert } from './tls/certs';
+import { legacyWebrtcPrinter } from './webrtc/legacy-worker';
+import { WebrtcOutput } from './webrtc/webrtc-output';
+import { whepRouter } from './webrtc/whep-routes';
 import { PrinterWorker } from './worker';
 
 export type { AppTuning } from './app-tuning';
@@ -41,6 +44,8 @@ export class App {
   readonly nativeChamber: NativeChamberOutputs;
   private http: Server | null = null;
   private ha: HaDiscovery | null = null;
+  /** seam: remove when the registry runs (src/output/registry.ts lists it). */
+  readonly webrtc: WebrtcOutput;
   private readonly log: Logger;
 
   constructor(private readonly opts: AppOptions) {
@@ -58,6 +63,18 @@ export class App {
       log: this.log,
       authTimeoutMs: opts.tuning?.nativeAuthTimeoutMs,
     });
+    // seam: remove when the registry runs — the WebRTC output over a PrinterMedia-like view of each worker.
+    this.webrtc = new WebrtcOutput({
+      config: opts.config.webrtc,
+      printers: new Map([...this.workers].map(([id, w]) => [id, legacyWebrtcPrinter(w)])),
+      log: this.log.child('webrtc'),
+      tuning: opts.tuning?.webrtc,
+    });
+    for (const w of this.workers.values()) {
+      w.outputStatus.webrtc = () => this.webrtc.status(w.id);
+      if (opts.config.webrtc.enabled) w.outputUrls.whep = `/printers/${w.id}/whep`;
+    }
+    // ---
   }
 
   get rtspPort(): number {
@@ -167,6 +184,7 @@ export class App {
       log: this.log.child('http'),
       mjpegResendMs: tuning?.mjpegResendMs,
       snapshotWaitMs: tuning?.snapshotWaitMs,
+      routers: [whepRouter(this.webrtc)], // seam: remove when the registry runs
     });
     try {
       this.http = await listen(app, config.http.port, config.http.host);
@@ -180,6 +198,7 @@ export class App {
     this.log.child('http').info(`listening on http://${config.http.host}:${this.httpPort}/`);
     await this.startRtsp();
     await this.nativeChamber.start();
+    await this.webrtc.start(); // seam: remove when the registry runs
     for (const worker of this.workers.values()) worker.start();
     this.startHomeAssistant();
   }
@@ -211,6 +230,7 @@ export class App {
     this.nativeRtsps.clear();
     await Promise.all(servers.map((s) => s?.stop()));
     await this.nativeChamber.stop();
+    await this.webrtc.stop(); // seam: remove when the registry runs
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
     const http = this.http;
     this.http = null;

@@ -69,6 +69,9 @@ export class PrinterWorker {
   readonly status = new SourceStatus();
   /** Status of this printer's native servers, registered by whoever runs them (the App). */
   readonly native: Record<string, () => unknown> = {};
+  /** seam: remove when the registry runs. Outputs' own status per printer, merged into `outputs`, and their URLs. */
+  readonly outputStatus: Record<string, () => Record<string, unknown> | undefined> = {};
+  readonly outputUrls: Record<string, string> = {};
   /** null while detection runs (camera/model auto). */
   camera: CameraDecision | null;
   encoder: JpegToH264Encoder | null = null;
@@ -319,6 +322,8 @@ export class PrinterWorker {
         max_viewer_backlog_bytes: Math.max(0, ...backlogs),
       };
     }
+    for (const [name, status] of Object.entries(this.outputStatus))
+      outputs[name] = { ...outputs[name], ...status() }; // seam: remove
     const viewers: Record<string, number> = Object.fromEntries(
       Object.entries(counters).map(([k, v]) => [k, v.viewers]),
     );
@@ -362,6 +367,7 @@ export class PrinterWorker {
         mjpeg: `/printers/${this.printer.id}/stream.mjpeg`,
         hls: `/printers/${this.printer.id}/hls/index.m3u8`,
         rtsp_path: `/${this.printer.id}`,
+        ...this.outputUrls, // seam: remove
       },
     };
   }

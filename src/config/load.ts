@@ -8,6 +8,7 @@ import convict from 'convict';
 import YAML from 'yaml';
 import { registerSecret } from '../log';
 import { type CameraKind, modelByName } from '../protocol/models';
+import type { WebrtcConfig } from '../webrtc/webrtc-output';
 import { gatewaySchema, printerSchema } from './schema';
 
 export interface NativeOutputConfig {
@@ -60,6 +61,7 @@ export interface GatewayConfig {
   dataDir: string;
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
   homeassistant: HomeAssistantConfig;
+  webrtc: WebrtcConfig;
   printers: PrinterConfig[];
 }
 
@@ -192,6 +194,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     rtsp: GatewayConfig['rtsp'];
     data_dir: string;
     log: GatewayConfig['log'];
+    webrtc: WebrtcConfig;
     homeassistant: {
       url: string | null;
       username: string | null;
@@ -240,6 +243,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
       dataDir: resolve(base.data_dir),
       log: base.log,
       homeassistant,
+      webrtc: { ...base.webrtc, candidates: [...base.webrtc.candidates] },
       printers,
     },
     problems,

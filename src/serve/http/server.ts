@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../log';
 import type { PrinterWorker } from '../../worker';
 import { allowCors, hlsPlaylist, hlsSegment } from './hls';
@@ -22,6 +22,8 @@ export interface HttpOptions {
   webDir?: string;
   /** Directory of the built bundles (page.js, bambucam-card.js); default: dist/web/. */
   bundleDir?: string;
+  /** seam: remove when the registry runs (outputs' routers come through ctx.http.use). */
+  routers?: Router[];
 }
 
 type PrinterRoute = (req: Request, res: Response, worker: PrinterWorker) => void | Promise<void>;
@@ -66,6 +68,7 @@ export function createHttpApp(opts: HttpOptions): express.Express {
       }
     };
   const byId = (req: Request) => workers.get(String(req.params.id));
+  for (const router of opts.routers ?? []) app.use(router); // seam: remove when the registry runs
 
   const routes: [string, PrinterRoute][] = [
     ['snapshot.jpg', snapshot],
