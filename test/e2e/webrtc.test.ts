@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../browser';
@@ -46,6 +47,22 @@ async function waitDecoding(
     timeoutMs,
     `every peer to decode ${frames} more pictures`,
   );
+}
+
+/** ffmpeg processes that are children of this test process, read from /proc. */
+function childFfmpegs(): number {
+  let n = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (comm === 'ffmpeg' && ppid === process.pid) n++;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return n;
 }
 
 interface WebrtcJson {
@@ -132,5 +149,94 @@ describe('WebRTC output (WHEP) in Chromium', () => {
     } finally {
       udp.restore();
     }
+  });
+
+  test('10 peers on one chamber printer: one upstream connection, one encoder; it stops after the last peer leaves', async () => {
+    gw = await startGateway([spec({ fps: 5 })], { config: LOOPBACK_WEBRTC, tuning: { idleStopMs: 1500 } });
+    const printer = gw.fleet[0];
+    const worker = gw.app.workers.get(printer.spec.id)!;
+    const page = await browser.newPage();
+    await page.goto(`${gw.base}/healthz`);
+    await openPeers(page, `${gw.base}/printers/${printer.spec.id}/whep`, 10);
+    const first = await waitDecoding(page, 5, undefined, 90_000);
+    const later = await waitDecoding(page, 5, first, 90_000);
+    expect(later).toHaveLength(10);
+    for (const s of later) expect([s.state, s.width, s.height]).toEqual(['connected', 1280, 720]);
+    const json = await printerJson(gw, printer.spec.id);
+    expect(json.viewers.webrtc).toBe(10);
+    expect(json.outputs.webrtc).toMatchObject({ peers: 10, connected: 10 });
+    // One camera connection to the printer, one encoder process, started once.
+    expect(printer.camera.stats.tcpConnections).toBe(1);
+    expect(printer.camera.stats.peakStreams).toBe(1);
+    expect(worker.encoder!.process.starts).toBe(1);
+    expect(childFfmpegs()).toBe(1);
+
+    expect(await closePeers(page)).toEqual(Array(10).fill(200));
+    await waitFor(
+      async () => (await printerJson(gw!, printer.spec.id)).viewers.webrtc === 0,
+      10_000,
+      'no webrtc viewers',
+    );
+    // Nobody wants H.264 any more: the encoder stops after the idle delay.
+    await waitFor(() => !worker.encoder!.running, 15_000, 'the encoder to stop');
+    await waitFor(() => childFfmpegs() === 0, 15_000, 'the ffmpeg process to exit');
+    expect(worker.encoder!.process.starts).toBe(1);
+    await page.close();
+  });
+
+  test('a frozen tab and a vanished peer do not slow the others; the vanished one is closed as stalled', async () => {
+    gw = await startGateway([], {
+      rtsps: [rtspsSpec()],
+      config: LOOPBACK_WEBRTC,
+      tuning: { webrtc: { peerTimeoutMs: 3000 } },
+    });
+    const id = gw.rtspsFleet[0].spec.id;
+    const url = `${gw.base}/printers/${id}/whep`;
+    const pages = await Promise.all([browser.newPage(), browser.newPage(), browser.newPage()]);
+    for (const p of pages) await p.goto(`${gw.base}/healthz`);
+    const [healthy, frozen, vanished] = pages;
+    await openPeers(healthy, url, 2);
+    await openPeers(frozen, url, 1);
+    await openPeers(vanished, url, 1);
+    for (const p of pages) await waitDecoding(p, 10);
+    const sessionsOf = async () => (await printerJson(gw!, id)).outputs.webrtc.sessions;
+    const healthyLocations = await healthy.evaluate(() =>
+      // biome-ignore lint/suspicious/noExplicitAny: test globals in the page
+      ((window as any).whepPeers as { location: string }[]).map((p) => p.location.split('/').pop()),
+    );
+
+    // Freeze one tab (its scripts stop; its peer connection is not closed) and kill another's renderer
+    // (its peer vanishes without a word: no DELETE, no DTLS close).
+    const cdpFrozen = await frozen.context().newCDPSession(frozen);
+    await cdpFrozen.send('Page.setWebLifecycleState', { state: 'frozen' });
+    const cdpVanished = await vanished.context().newCDPSession(vanished);
+    void cdpVanished.send('Page.crash').catch(() => {});
+
+    const before = await peerStats(healthy);
+    const sent = async () =>
+      (await sessionsOf()).filter((s) => healthyLocations.includes(s.id)).map((s) => s.pictures);
+    const sentBefore = await sent();
+    const inBefore = (await printerJson(gw, id)).h264.pictures_in;
+    await sleep(6000);
+    const inAfter = (await printerJson(gw, id)).h264.pictures_in;
+    const sentAfter = await sent();
+    // The healthy peers got every picture the printer sent meanwhile, and kept decoding.
+    expect(inAfter - inBefore).toBeGreaterThan(60);
+    sentAfter.forEach((n, i) => expect(n - sentBefore[i]).toBeGreaterThanOrEqual(inAfter - inBefore - 2));
+    await waitDecoding(healthy, 60, before);
+    // The vanished peer said nothing for peerTimeoutMs: closed and counted as stalled.
+    const json = await waitFor(
+      async () => {
+        const j = await printerJson(gw!, id);
+        return j.outputs.webrtc.stalled_peers >= 1 ? j : null;
+      },
+      20_000,
+      'the vanished peer to be closed as stalled',
+    );
+    expect(json.outputs.webrtc.sessions.map((s) => s.id)).toEqual(expect.arrayContaining(healthyLocations));
+    expect(json.h264.outputs.webrtc.viewers).toBe(json.outputs.webrtc.peers);
+    await cdpFrozen.send('Page.setWebLifecycleState', { state: 'active' }).catch(() => {});
+    await closePeers(healthy);
+    await Promise.all(pages.map((p) => p.close().catch(() => {})));
   });
 });
