@@ -142,6 +142,11 @@ export class WebrtcOutput {
     return this.mux?.port ?? 0;
   }
 
+  /** The printer the short URLs (/whep) stand for, or null. */
+  get firstPrinterId(): string | null {
+    return this.opts.printers.keys().next().value ?? null;
+  }
+
   get peerCount(): number {
     return this.sessions.size;
   }

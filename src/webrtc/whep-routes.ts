@@ -5,6 +5,7 @@
  *   PATCH   /printers/<id>/whep/<session>  trickle ICE fragment → 204 (an ICE restart → 422)
  *   DELETE  /printers/<id>/whep/<session>  → 200, the session ends
  *   OPTIONS on both                        → 204 with CORS, so the card can call it from Home Assistant's origin
+ *   POST    /whep                          the first printer (like /snapshot.jpg)
  *
  * The answer carries every candidate (gathering is instant: the addresses are known), so clients
  * need not trickle. bambucam is ICE lite, so a trickled client candidate changes nothing (the
@@ -42,18 +43,19 @@ export function whepRouter(output: WebrtcOutput): Router {
   const router = Router();
   const body = express.text({ type: [SDP, SDP_FRAG], limit: MAX_OFFER_BYTES });
 
-  router.options(['/printers/:id/whep', '/printers/:id/whep/:session'], (_req, res) => {
+  router.options(['/whep', '/printers/:id/whep', '/printers/:id/whep/:session'], (_req, res) => {
     cors(res);
     res.set('Accept-Post', SDP).set('Accept-Patch', SDP_FRAG).status(204).end();
   });
 
-  router.post('/printers/:id/whep', body, async (req, res, next) => {
+  router.post(['/whep', '/printers/:id/whep'], body, async (req, res, next) => {
     cors(res);
     if (!isType(req, SDP)) return sendError(res, 415, 'unsupported_media_type', `send the offer as ${SDP}`);
     if (typeof req.body !== 'string' || req.body.length === 0)
       return sendError(res, 400, 'bad_offer', 'the request has no SDP offer');
     try {
-      const id = String(req.params.id);
+      const id = req.params.id === undefined ? output.firstPrinterId : String(req.params.id);
+      if (id === null) return sendError(res, 404, 'no_printer', 'no printer is configured');
       const { session, answer } = await output.createSession(id, req.body);
       res
         .status(201)
@@ -97,7 +99,7 @@ export function whepRouter(output: WebrtcOutput): Router {
 
   // Body-parser errors (too large, bad encoding) as JSON with CORS, like every other answer here.
   router.use(
-    ['/printers/:id/whep', '/printers/:id/whep/:session'],
+    ['/whep', '/printers/:id/whep', '/printers/:id/whep/:session'],
     (err: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
       cors(res);
       if (err.type === 'entity.too.large')

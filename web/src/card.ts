@@ -1,13 +1,13 @@
 /**
  * `custom:bambucam-card`: a Home Assistant dashboard (Lovelace) card showing one printer's camera
- * through bambucam: HLS with hls.js (bundled in this one file), MJPEG and snapshot fallbacks, the
+ * through bambucam: WebRTC (WHEP), else LL-HLS with hls.js (bundled in this one file), MJPEG and snapshot fallbacks, the
  * source state. Pauses while the tab is hidden and tears down when removed from the page.
  *
  * ```yaml
  * type: custom:bambucam-card
  * url: http://192.168.1.10:8090   # bambucam
  * printer: garage-p1s              # optional: the first printer
- * mode: auto                       # auto | hls | mjpeg | snapshot
+ * mode: auto                       # auto (WebRTC, then LL-HLS, MJPEG, snapshots) | webrtc | hls | mjpeg | snapshot
  * ```
  */
 import { type ActiveMode, CameraPlayer, type PlayMode } from './player';
@@ -21,7 +21,7 @@ export interface BambucamCardConfig {
   title?: string;
 }
 
-const MODES: readonly PlayMode[] = ['auto', 'hls', 'mjpeg', 'snapshot'];
+const MODES: readonly PlayMode[] = ['auto', 'webrtc', 'hls', 'mjpeg', 'snapshot'];
 const STATUS_POLL_MS = 5000;
 
 /** Checks a card configuration; throws an Error whose message Home Assistant shows on the card. */
@@ -146,6 +146,7 @@ export class BambucamCard extends HTMLElement {
     const c = this.config!;
     const base = c.printer ? `${c.url}/printers/${encodeURIComponent(c.printer)}` : c.url;
     return {
+      whep: `${base}/whep`,
       hls: `${base}/hls/index.m3u8`,
       mjpeg: `${base}/stream.mjpeg`,
       snapshot: `${base}/snapshot.jpg`,
@@ -244,7 +245,7 @@ if (!customElements.get('bambucam-card')) {
     type: 'bambucam-card',
     name: 'bambucam camera',
     description:
-      'Live camera of a BambuLab printer through bambucam: HLS, with MJPEG and snapshot fallbacks.',
+      'Live camera of a BambuLab printer through bambucam: WebRTC, with LL-HLS, MJPEG and snapshot fallbacks.',
     preview: false,
     documentationURL: 'https://github.com/bambucam/bambucam/blob/main/docs/hls-and-card.md',
   });

@@ -18,7 +18,13 @@ const main = document.getElementById('printers') as HTMLElement;
 const summary = document.getElementById('summary') as HTMLElement;
 const template = document.getElementById('tile') as HTMLTemplateElement;
 
-const MODE_TEXT: Record<ActiveMode, string> = { hls: 'HLS', mjpeg: 'MJPEG', snapshot: 'snapshots', none: '' };
+const MODE_TEXT: Record<ActiveMode, string> = {
+  webrtc: 'WebRTC',
+  hls: 'HLS',
+  mjpeg: 'MJPEG',
+  snapshot: 'snapshots',
+  none: '',
+};
 
 function text(el: HTMLElement, selector: string, value: string): void {
   const node = el.querySelector(selector);

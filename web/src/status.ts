@@ -6,7 +6,8 @@ export interface PrinterStatus {
   last_frame_age_ms: number | null;
   viewers: Record<string, number>;
   source: { state: string; reason: string | null; next_retry_at: string | null };
-  urls: { snapshot: string; mjpeg: string; hls: string };
+  /** whep: present while the gateway serves WebRTC. */
+  urls: { snapshot: string; mjpeg: string; hls: string; whep?: string };
   /** From the printer's MQTT link, when configured. */
   mqtt?: { ipcam?: { liveview?: string } } | null;
 }
