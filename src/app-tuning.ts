@@ -2,7 +2,7 @@
  * Tunables of the App, its workers and its outputs: timeouts and delays that tests shorten. Users set
  * none of these (the configuration has the user-facing keys); defaults live beside the code they tune.
  */
-import type { ViewerLimits } from './serve/rtsp-server';
+import type { ViewerLimits } from './serve/rtsp/viewer';
 import type { MqttLinkTuning } from './source/mqtt-link';
 import type { WebrtcTuning } from './webrtc/webrtc-output';
 

@@ -4,6 +4,8 @@
  * (JPEG → H.264) for chamber printers, a decoder (H.264 → JPEG) for RTSPS printers. Transcoders run
  * only while someone wants their output and stop after an idle delay. The hubs are the stable
  * objects; connections and processes come and go under them.
+ *
+ * Outputs see a worker only as a PrinterMedia (src/output/printer-media.ts).
  */
 
 import type { WorkerTuning } from './app-tuning';
@@ -11,11 +13,13 @@ import type { PrinterConfig } from './config/load';
 import { H264ToJpegDecoder } from './ffmpeg/decoder';
 import { JpegToH264Encoder } from './ffmpeg/encoder';
 import { FFMPEG_MISSING_HINT } from './ffmpeg/locate';
-import { HlsMuxer } from './hls/hls-muxer';
+import { Demand } from './hub/demand';
 import type { Frame } from './hub/frame';
 import { H264Stream } from './hub/h264-stream';
 import { JpegHub } from './hub/jpeg-hub';
 import type { Logger } from './log';
+import type { OutputStatusJson, PrinterStatus } from './output/api-types';
+import type { PrinterCoreStatus, PrinterFacts, PrinterMedia } from './output/printer-media';
 import { modelByName, modelBySerial } from './protocol/models';
 import { ChamberSource } from './source/chamber';
 import { ChamberLight } from './source/chamber-light';
@@ -30,55 +34,16 @@ export const IDLE_STOP_MS = 30_000;
 export type { WorkerTuning } from './app-tuning';
 export type { CameraDecision } from './source/detect';
 
-/** Runs a transcoder while wanted; stops it `idleMs` after the last want ended. */
-class Demand {
-  private timer: NodeJS.Timeout | null = null;
-  constructor(
-    private readonly idleMs: number,
-    private readonly startIt: () => void,
-    private readonly stopIt: () => void,
-  ) {}
-  wanted(count: number): void {
-    if (count > 0) {
-      this.cancel();
-      this.startIt();
-    } else this.idle();
-  }
-  /** Want it once (a snapshot): start, and stop after the idle delay unless someone else wants it. */
-  touch(stillWanted: boolean): void {
-    this.startIt();
-    if (!stillWanted) this.idle();
-  }
-  private idle(): void {
-    this.cancel();
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.stopIt();
-    }, this.idleMs);
-    this.timer.unref();
-  }
-  cancel(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-}
-
-export class PrinterWorker {
+export class PrinterWorker implements PrinterMedia {
   readonly hub: JpegHub;
   readonly h264: H264Stream;
   readonly status = new SourceStatus();
-  /** Status of this printer's native servers, registered by whoever runs them (the App). */
-  readonly native: Record<string, () => unknown> = {};
-  /** seam: remove when the registry runs. Outputs' own status per printer, merged into `outputs`, and their URLs. */
-  readonly outputStatus: Record<string, () => Record<string, unknown> | undefined> = {};
-  readonly outputUrls: Record<string, string> = {};
   /** null while detection runs (camera/model auto). */
   camera: CameraDecision | null;
   encoder: JpegToH264Encoder | null = null;
   decoder: H264ToJpegDecoder | null = null;
   private supervisor: Supervisor | null = null;
   private demand: Demand | null = null;
-  readonly hls: HlsMuxer;
   private transcoderError: string | null = null;
   private stopping = false;
   // --- printer MQTT link, camera detection, chamber light ---
@@ -122,14 +87,6 @@ export class PrinterWorker {
     if (this.light) this.hub.on('demand', (n: number) => this.light?.setViewers(n));
     this.mqtt?.on('version', () => this.checkMqttModel());
     // With MQTT, the printer's own word on the model comes before the serial prefix: decide in start().
-    this.hls = new HlsMuxer({
-      stream: this.h264,
-      log: log.child('hls'),
-      idleStopMs: tuning.hlsIdleStopMs,
-      startWaitMs: tuning.hlsStartWaitMs,
-      // A chamber printer without ffmpeg has no H.264 at all: say so at once.
-      unavailable: () => (this.camera?.kind === 'chamber' && !this.encoder ? this.transcoderError : null),
-    });
     this.camera = this.mqtt ? decideFromConfig(printer) : decideCamera(printer);
     if (this.camera) this.createSource(this.camera);
   }
@@ -225,6 +182,52 @@ export class PrinterWorker {
     return this.printer.id;
   }
 
+  get name(): string {
+    return this.printer.name;
+  }
+
+  get serial(): string | null {
+    return this.printer.serial;
+  }
+
+  get config(): Readonly<PrinterConfig> {
+    return this.printer;
+  }
+
+  get jpeg(): JpegHub {
+    return this.hub;
+  }
+
+  facts(): PrinterFacts {
+    return {
+      state: this.status.state,
+      reason: this.status.reason,
+      model: this.modelName,
+      camera: this.camera?.kind ?? null,
+      firmware: this.mqtt?.version?.firmware ?? null,
+      fps: this.hub.fps(),
+      upstreamConnectionsOpened: this.status.connectionsOpened,
+      h264Unavailable: this.camera?.kind === 'chamber' && !this.encoder ? this.transcoderError : null,
+    };
+  }
+
+  /** A snapshot, counted in the JPEG hub's 'snapshot' output like every other reader. */
+  async snapshot(waitMs: number): Promise<Frame | null> {
+    const counters = this.hub.counters('snapshot');
+    counters.viewers++;
+    try {
+      const frame = await this.snapshotFrame(waitMs);
+      if (frame) counters.delivered++;
+      return frame;
+    } finally {
+      counters.viewers--;
+    }
+  }
+
+  requestKeyframe(): void {
+    this.encoder?.requestKeyframe();
+  }
+
   start(): void {
     this.mqtt?.start();
     if (this.camera) {
@@ -268,7 +271,6 @@ export class PrinterWorker {
   async stop(): Promise<void> {
     this.stopping = true;
     this.demand?.cancel();
-    this.hls.close();
     this.detection?.controller.abort();
     await this.detection?.done;
     await this.light?.stop();
@@ -309,11 +311,11 @@ export class PrinterWorker {
     };
   }
 
-  /** Status for the API: never contains the access code or viewer code. */
-  toJSON(): Record<string, unknown> {
+  /** The worker's part of the API status (outputs add theirs): never contains the access code or viewer code. */
+  statusJson(): PrinterCoreStatus {
     const latest = this.hub.latest;
     const counters = this.hub.outputCounters();
-    const outputs: Record<string, object> = {};
+    const outputs: Record<string, OutputStatusJson> = {};
     for (const [name, c] of Object.entries(counters)) {
       const backlogs = this.hub.subscribers(name).map((sub) => sub.backlogBytes());
       outputs[name] = {
@@ -322,13 +324,20 @@ export class PrinterWorker {
         max_viewer_backlog_bytes: Math.max(0, ...backlogs),
       };
     }
-    for (const [name, status] of Object.entries(this.outputStatus))
-      outputs[name] = { ...outputs[name], ...status() }; // seam: remove
     const viewers: Record<string, number> = Object.fromEntries(
       Object.entries(counters).map(([k, v]) => [k, v.viewers]),
     );
     const h264Outputs = this.h264.outputCounters();
-    for (const [k, v] of Object.entries(h264Outputs)) viewers[k] = (viewers[k] ?? 0) + v.viewers;
+    for (const [k, v] of Object.entries(h264Outputs)) {
+      viewers[k] = (viewers[k] ?? 0) + v.viewers;
+      const backlogs = this.h264.readersOf(k).map((r) => r.backlogBytes);
+      outputs[k] = {
+        ...outputs[k],
+        ...v,
+        backlog_bytes: backlogs.reduce((a, b) => a + b, 0),
+        max_viewer_backlog_bytes: Math.max(0, ...backlogs),
+      };
+    }
     const sps = this.h264.spsInfo;
     return {
       id: this.printer.id,
@@ -337,7 +346,7 @@ export class PrinterWorker {
       serial: this.printer.serial,
       model: this.modelName,
       camera: this.camera ?? { kind: null, reason: 'detecting' },
-      mqtt: this.mqtt?.toJSON() ?? {
+      mqtt: (this.mqtt?.toJSON() as PrinterStatus['mqtt']) ?? {
         state: 'disabled',
         reason: this.printer.serial ? 'mqtt: false in the configuration' : 'no serial configured',
       },
@@ -360,15 +369,6 @@ export class PrinterWorker {
         outputs: h264Outputs,
       },
       transcoder: this.transcoderJson(),
-      native: Object.fromEntries(Object.entries(this.native).map(([name, status]) => [name, status()])),
-      hls: this.hls.toJSON(),
-      urls: {
-        snapshot: `/printers/${this.printer.id}/snapshot.jpg`,
-        mjpeg: `/printers/${this.printer.id}/stream.mjpeg`,
-        hls: `/printers/${this.printer.id}/hls/index.m3u8`,
-        rtsp_path: `/${this.printer.id}`,
-        ...this.outputUrls, // seam: remove
-      },
     };
   }
 }

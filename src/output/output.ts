@@ -24,7 +24,7 @@ export interface OutputState {
   /** Where it listens (`0.0.0.0:6000`, `rtsps://0.0.0.0:322/streaming/live/1`). */
   listen?: string;
   /** Why it is disabled or failed, naming the key to change. */
-  reason?: string;
+  reason?: string | null;
   /** Anything else this output reports (viewers' details, auth failures, ...). */
   [extra: string]: unknown;
 }
@@ -40,12 +40,16 @@ export interface Output {
   describe(): string[];
 }
 
-/** Routes and WebSocket upgrades that outputs add to the one HTTP server. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/** Routes and WebSocket upgrades that outputs add to the one HTTP server (which mounts them at start). */
 export interface HttpRoutes {
+  readonly routers: readonly Router[];
+  readonly upgrades: ReadonlyMap<string, UpgradeHandler>;
   /** Mount an express router; its paths are absolute (`/printers/:id/whep`). Auth applies like to every route. */
   use(router: Router): void;
   /** Take WebSocket (or other) upgrades on one path (`/api/wall`). */
-  upgrade(path: string, handler: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): void;
+  upgrade(path: string, handler: UpgradeHandler): void;
 }
 
 export interface OutputContext {
@@ -56,6 +60,8 @@ export interface OutputContext {
   /** bambucam's local CA (data_dir/tls), loaded or created once on first call; throws if it cannot be. */
   ca(): LocalCa;
   http: HttpRoutes;
+  /** Every output of the App, in registry order (complete once all factories ran; read it in start() or later). */
+  outputs(): readonly Output[];
 }
 
 /** Builds one output (or none, when the configuration turns it off entirely). */

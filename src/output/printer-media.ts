@@ -8,7 +8,11 @@ import type { Frame } from '../hub/frame';
 import type { H264Stream } from '../hub/h264-stream';
 import type { JpegHub } from '../hub/jpeg-hub';
 import type { CameraKind } from '../protocol/models';
+import type { PrinterStatus } from './api-types';
 import type { PrinterMqtt } from './printer-mqtt';
+
+/** What the printer itself reports for the API; outputs add `native`, `hls` and `urls`. */
+export type PrinterCoreStatus = Omit<PrinterStatus, 'native' | 'hls' | 'urls'>;
 
 /** What an output may read about a printer at any time (no secrets). */
 export interface PrinterFacts {
@@ -22,6 +26,10 @@ export interface PrinterFacts {
   readonly firmware: string | null;
   /** Frames per second arriving in the JPEG hub (10 s window). */
   readonly fps: number;
+  /** Camera connections opened to the printer so far. */
+  readonly upstreamConnectionsOpened: number;
+  /** Why this printer has no H.264 at all (a chamber printer without ffmpeg), or null. */
+  readonly h264Unavailable: string | null;
 }
 
 export interface PrinterMedia {
@@ -37,6 +45,8 @@ export interface PrinterMedia {
   /** The printer's MQTT link as outputs may use it, or null (no serial, or `mqtt: false`). */
   readonly mqtt: PrinterMqtt | null;
   facts(): PrinterFacts;
+  /** The printer's own part of its API status (source, camera, MQTT link, hubs, transcoder). */
+  statusJson(): PrinterCoreStatus;
   /** A picture for a snapshot: the latest, or the next one within `waitMs` (starts the decoder if needed). */
   snapshot(waitMs: number): Promise<Frame | null>;
   /** Ask whatever makes the H.264 for a keyframe soon (a WebRTC PLI); rate-limited by the maker; no-op for RTSPS. */

@@ -13,6 +13,7 @@ import { AUTH_PACKET_BYTES, CHAMBER_USER, decodeAuthPacket, encodeFrameHeader } 
 import { insertComment } from '../protocol/jpeg';
 import { limitRecordSize, writeChamberFrameAsync } from '../serve/chamber-frame-writer';
 import { generateCertificate, type KeyAndCert } from '../tls/certs';
+import { TLS_SERVER_CIPHERS } from '../tls/ciphers';
 import { renderPicture } from './picture';
 
 export type MalformedKind = 'zero-length' | 'oversize' | 'not-jpeg' | 'truncated';
@@ -101,7 +102,7 @@ export class SimulatedChamberCamera {
       ...this.identity,
       minVersion: 'TLSv1.2',
       // Printers use plain-RSA key exchange; offer those suites besides the modern ones.
-      ciphers: 'ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-GCM-SHA256',
+      ciphers: TLS_SERVER_CIPHERS,
     });
     this.server = createServer((raw) => this.accept(raw));
   }

@@ -13,7 +13,7 @@ import { FfmpegProcess } from '../ffmpeg/process';
 import { H264Stream } from '../hub/h264-stream';
 import { rootLogger } from '../log';
 import { AnnexBAccessUnits } from '../protocol/h264';
-import { RtspServer } from '../serve/rtsp-server';
+import { RtspServer } from '../serve/rtsp/server';
 import { generateCertificate, type KeyAndCert } from '../tls/certs';
 
 export interface SimulatedRtspsOptions {

@@ -7,14 +7,16 @@ import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 import type { Logger } from '../log';
-import type { OutputState } from '../output/output';
-import { describeListenError } from '../serve/listen-error';
+import { describeListenError } from '../net/listen';
+import type { Output, OutputFactory, OutputState } from '../output/output';
+import type { PrinterMedia } from '../output/printer-media';
 import { announcedAddresses } from './announce';
 import { profileLevelIdOfSps } from './h264-profile';
 import type { WebrtcPrinter } from './printer-feed';
 import { UdpMux } from './udp-mux';
 import { WEBRTC_OUTPUT, WebrtcPeer } from './webrtc-peer';
 import { type AnnouncedAddress, attachToMux } from './werift-ice';
+import { whepRouter } from './whep-routes';
 import { finishAnswer, OfferError, prepareOffer } from './whep-sdp';
 
 export interface WebrtcConfig {
@@ -82,7 +84,7 @@ export interface WhepSession {
   remoteUfrag: string | null;
 }
 
-export class WebrtcOutput {
+export class WebrtcOutput implements Output {
   readonly name = WEBRTC_OUTPUT;
   private mux: UdpMux | null = null;
   private failure: string | null = null;
@@ -330,13 +332,14 @@ export class WebrtcOutput {
       sessions: peers.map((p) => p.toJSON()),
     };
     if (!this.opts.config.enabled) return { state: 'disabled', reason: 'webrtc.enabled is false' };
+    const urls = { whep: `/printers/${printerId}/whep` };
     if (!this.mux) return { state: 'failed', reason: this.failure ?? 'not started', ...base };
     return {
       state: 'listening',
       listen: `udp://${this.opts.config.host}:${this.mux.port}`,
       candidates: this.announced.map((a) => `${a.host}:${a.port}`),
-      whep: `/printers/${printerId}/whep`,
       ...base,
+      urls,
     };
   }
 
@@ -356,3 +359,25 @@ export class WebrtcOutput {
     this.mux = null;
   }
 }
+
+/** What the WebRTC output needs of a PrinterMedia. */
+export function webrtcPrinter(media: PrinterMedia): WebrtcPrinter {
+  return {
+    id: media.id,
+    h264: media.h264,
+    h264Unavailable: () => media.facts().h264Unavailable,
+    requestKeyframe: () => media.requestKeyframe(),
+  };
+}
+
+export const webrtcOutput: OutputFactory = (ctx) => {
+  const output = new WebrtcOutput({
+    config: ctx.config.webrtc,
+    printers: new Map([...ctx.printers].map(([id, media]) => [id, webrtcPrinter(media)])),
+    log: ctx.log.child('webrtc'),
+    tuning: ctx.tuning.webrtc,
+  });
+  // Also when turned off: offers then get a 503 that says so, and players fall back at once.
+  ctx.http.use(whepRouter(output));
+  return output;
+};

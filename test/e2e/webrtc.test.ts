@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
+import { WebrtcOutput } from '../../src/webrtc/webrtc-output';
 import { launchBrowser } from '../browser';
 import { type Gateway, httpJson, rtspsSpec, sleep, spec, startGateway, waitFor } from '../helpers';
 import { closePeers, openPeers, type PeerStats, peerStats } from '../whep-page';
@@ -118,7 +119,7 @@ describe('WebRTC output (WHEP) in Chromium', () => {
         for (const c of candidates) {
           expect(c[1].toLowerCase()).toBe('udp');
           expect(c[2]).toBe('127.0.0.1');
-          expect(Number(c[3])).toBe(gw.app.webrtc.port);
+          expect(Number(c[3])).toBe(gw.app.output(WebrtcOutput)!.port);
         }
         expect(opened.answer).toMatch(/^a=ice-lite\r?$/m);
         expect(opened.answer).toMatch(/^a=fmtp:\d+ .*packetization-mode=1/m);

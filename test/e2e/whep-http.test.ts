@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { type IncomingHttpHeaders, request } from 'node:http';
 import { join } from 'node:path';
 import { profileLevelIdOfSps } from '../../src/webrtc/h264-profile';
+import { WebrtcOutput } from '../../src/webrtc/webrtc-output';
 import { type Gateway, httpJson, spec, startGateway, waitFor } from '../helpers';
 
 jest.setTimeout(60_000);
@@ -83,7 +84,9 @@ describe('WHEP over HTTP', () => {
     const candidates = [...answer.matchAll(/^a=candidate:.*$/gm)].map((m) => m[0]);
     expect(candidates.length).toBeGreaterThan(0);
     for (const c of candidates)
-      expect(c).toMatch(new RegExp(` udp \\d+ 127\\.0\\.0\\.1 ${gw.app.webrtc.port} typ host`));
+      expect(c).toMatch(
+        new RegExp(` udp \\d+ 127\\.0\\.0\\.1 ${gw.app.output(WebrtcOutput)!.port} typ host`),
+      );
     const video = /^m=video \d+ \S+ (\d+)$/m.exec(answer)!;
     expect(video).not.toBeNull();
     const pt = video[1];
@@ -199,7 +202,7 @@ describe('WHEP over HTTP', () => {
     const off = await post(`${gw.base}/printers/${id}/whep`, OFFER);
     expect([off.status, errorCode(off)]).toEqual([503, 'webrtc_unavailable']);
     expect(JSON.parse(off.body).message).toMatch(/webrtc\.enabled/);
-    expect(gw.app.webrtc.port).toBe(0);
+    expect(gw.app.output(WebrtcOutput)!.port).toBe(0);
     const status = await httpJson<{ outputs: { webrtc: { state: string } }; urls: Record<string, string> }>(
       `${gw.base}/api/printers/${id}`,
     );
@@ -211,7 +214,14 @@ describe('WHEP over HTTP', () => {
     await new Promise<void>((r) => squatter.bind(0, '127.0.0.1', r));
     try {
       const port = squatter.address().port;
-      gw = await startGateway([spec({ fps: 5 })], { config: { webrtc: { ...LOOPBACK_WEBRTC, port } } });
+      // test/setup.ts sets BAMBUCAM_WEBRTC_PORT=0 for every test, and the environment wins over the file.
+      const saved = process.env.BAMBUCAM_WEBRTC_PORT;
+      delete process.env.BAMBUCAM_WEBRTC_PORT;
+      try {
+        gw = await startGateway([spec({ fps: 5 })], { config: { webrtc: { ...LOOPBACK_WEBRTC, port } } });
+      } finally {
+        process.env.BAMBUCAM_WEBRTC_PORT = saved;
+      }
       const pid = gw.fleet[0].spec.id;
       const json = await httpJson<{ outputs: { webrtc: { state: string; reason: string } } }>(
         `${gw.base}/api/printers/${pid}`,

@@ -1,18 +1,27 @@
-/** GET /metrics: Prometheus text, read from the workers at scrape time. */
+/** GET /metrics: Prometheus text, read from the printers and outputs at scrape time. */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { PrinterWorker } from '../../worker';
+import type { OutputState } from '../../output/output';
+import type { PrinterMedia } from '../../output/printer-media';
 
-/** Counters of both hubs: JPEG outputs (mjpeg, snapshot, encoder, ...) and H.264 ones (rtsp, native_rtsps, decoder). */
-function outputs(
-  w: PrinterWorker,
-): [string, { viewers: number; delivered: number; dropped: number; stalled: number }][] {
-  return [...Object.entries(w.hub.outputCounters()), ...Object.entries(w.h264.outputCounters())];
+export interface MetricsSource {
+  printers: () => Iterable<PrinterMedia>;
+  /** Every output's state for one printer, by output name (those that serve it one by one). */
+  outputStates: (printerId: string) => [string, OutputState][];
+  snapshotResizes: () => number;
 }
 
-export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: () => number): Registry {
+/** Counters of both hubs: JPEG outputs (mjpeg, snapshot, encoder, ...) and H.264 ones (rtsp, hls, decoder, ...). */
+function outputs(
+  w: PrinterMedia,
+): [string, { viewers: number; delivered: number; dropped: number; stalled: number }][] {
+  return [...Object.entries(w.jpeg.outputCounters()), ...Object.entries(w.h264.outputCounters())];
+}
+
+export function createMetrics(source: MetricsSource): Registry {
   const registry = new Registry();
-  const each = (fn: (w: PrinterWorker) => void) => {
-    for (const w of workers()) fn(w);
+  const { snapshotResizes } = source;
+  const each = (fn: (w: PrinterMedia) => void) => {
+    for (const w of source.printers()) fn(w);
   };
   new Gauge({
     name: 'bambucam_source_up',
@@ -21,7 +30,7 @@ export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: (
     registers: [registry],
     collect() {
       this.reset();
-      each((w) => this.set({ printer: w.id }, w.status.state === 'streaming' ? 1 : 0));
+      each((w) => this.set({ printer: w.id }, w.facts().state === 'streaming' ? 1 : 0));
     },
   });
   new Gauge({
@@ -31,7 +40,7 @@ export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: (
     registers: [registry],
     collect() {
       this.reset();
-      each((w) => this.set({ printer: w.id }, w.hub.fps()));
+      each((w) => this.set({ printer: w.id }, w.jpeg.fps()));
     },
   });
   new Gauge({
@@ -42,7 +51,7 @@ export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: (
     collect() {
       this.reset();
       each((w) => {
-        if (w.hub.latest) this.set({ printer: w.id }, (Date.now() - w.hub.latest.receivedAt) / 1000);
+        if (w.jpeg.latest) this.set({ printer: w.id }, (Date.now() - w.jpeg.latest.receivedAt) / 1000);
       });
     },
   });
@@ -53,7 +62,7 @@ export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: (
     registers: [registry],
     collect() {
       this.reset();
-      each((w) => this.inc({ printer: w.id }, w.hub.framesIn));
+      each((w) => this.inc({ printer: w.id }, w.jpeg.framesIn));
     },
   });
   new Counter({
@@ -63,7 +72,7 @@ export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: (
     registers: [registry],
     collect() {
       this.reset();
-      each((w) => this.inc({ printer: w.id }, w.status.connectionsOpened));
+      each((w) => this.inc({ printer: w.id }, w.facts().upstreamConnectionsOpened));
     },
   });
   new Gauge({
@@ -100,6 +109,21 @@ export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: (
       },
     });
   }
+  new Gauge({
+    name: 'bambucam_output_up',
+    help: "1 while an output serves the printer (listening or running), 0 when it failed or is disabled; the API's outputs.<name>.reason says why.",
+    labelNames: ['printer', 'output', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((w) => {
+        for (const [output, st] of source.outputStates(w.id)) {
+          const up = st.state === 'listening' || st.state === 'running' ? 1 : 0;
+          this.set({ printer: w.id, output, state: st.state }, up);
+        }
+      });
+    },
+  });
   new Counter({
     name: 'bambucam_snapshot_resizes_total',
     help: 'Resized snapshots computed (one per frame and size, shared by all requests).',

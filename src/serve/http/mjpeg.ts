@@ -7,7 +7,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Frame } from '../../hub/frame';
-import type { PrinterWorker } from '../../worker';
+import type { PrinterMedia } from '../../output/printer-media';
 import { BadParam, numberParam, sendError } from './reply';
 
 export const MJPEG_BOUNDARY = 'bambucam-frame';
@@ -30,7 +30,7 @@ function partOf(frame: Frame): Buffer {
 }
 
 export function mjpegHandler(resendMs = MJPEG_RESEND_MS) {
-  return (req: Request, res: Response, worker: PrinterWorker): void => {
+  return (req: Request, res: Response, printer: PrinterMedia): void => {
     let fps: number | undefined;
     try {
       fps = numberParam(req.query, 'fps', 0.1, 60, false);
@@ -51,7 +51,7 @@ export function mjpegHandler(resendMs = MJPEG_RESEND_MS) {
       'X-Accel-Buffering': 'no',
     });
     res.write(`--${MJPEG_BOUNDARY}\r\n`);
-    const sub = worker.hub.subscribe(
+    const sub = printer.jpeg.subscribe(
       {
         send(frame: Frame, done: () => void) {
           if (res.write(partOf(frame))) done();

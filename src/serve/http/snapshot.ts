@@ -5,7 +5,7 @@
 import type { Request, Response } from 'express';
 import sharp from 'sharp';
 import type { Frame } from '../../hub/frame';
-import type { PrinterWorker } from '../../worker';
+import type { PrinterMedia } from '../../output/printer-media';
 import { BadParam, numberParam, sendError } from './reply';
 
 export const SNAPSHOT_WAIT_MS = 5000;
@@ -47,7 +47,7 @@ export class SnapshotResizer {
 }
 
 export function snapshotHandler(resizer: SnapshotResizer, waitMs = SNAPSHOT_WAIT_MS) {
-  return async (req: Request, res: Response, worker: PrinterWorker): Promise<void> => {
+  return async (req: Request, res: Response, printer: PrinterMedia): Promise<void> => {
     let variant: Variant;
     try {
       variant = {
@@ -59,31 +59,26 @@ export function snapshotHandler(resizer: SnapshotResizer, waitMs = SNAPSHOT_WAIT
       if (err instanceof BadParam) return sendError(res, 400, 'bad_parameter', err.message);
       throw err;
     }
-    const counters = worker.hub.counters('snapshot');
-    counters.viewers++;
-    try {
-      const frame = await worker.snapshotFrame(waitMs);
-      if (!frame) {
-        const why = worker.status.reason ?? worker.status.state;
-        return sendError(
-          res,
-          503,
-          'no_frame',
-          `no picture from ${worker.id} within ${waitMs / 1000} s: ${why}`,
-        );
-      }
-      const jpeg = await resizer.get(frame, variant);
-      counters.delivered++;
-      res.set({
-        'Content-Type': 'image/jpeg',
-        'Content-Length': String(jpeg.length),
-        'Cache-Control': 'no-store',
-        'Last-Modified': new Date(frame.receivedAt).toUTCString(),
-        'X-Frame-Age-Ms': String(Date.now() - frame.receivedAt),
-      });
-      res.end(jpeg);
-    } finally {
-      counters.viewers--;
+    // The printer counts the snapshot in its JPEG hub (output 'snapshot').
+    const frame = await printer.snapshot(waitMs);
+    if (!frame) {
+      const facts = printer.facts();
+      const why = facts.reason ?? facts.state;
+      return sendError(
+        res,
+        503,
+        'no_frame',
+        `no picture from ${printer.id} within ${waitMs / 1000} s: ${why}`,
+      );
     }
+    const jpeg = await resizer.get(frame, variant);
+    res.set({
+      'Content-Type': 'image/jpeg',
+      'Content-Length': String(jpeg.length),
+      'Cache-Control': 'no-store',
+      'Last-Modified': new Date(frame.receivedAt).toUTCString(),
+      'X-Frame-Age-Ms': String(Date.now() - frame.receivedAt),
+    });
+    res.end(jpeg);
   };
 }
