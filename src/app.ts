@@ -124,6 +124,11 @@ export class App {
       throw err;
     }
     for (const worker of this.workers.values()) worker.start();
+    const open = this.outputs.flatMap((o) => o.openToNetwork?.() ?? []);
+    if (open.length)
+      this.log.warn(
+        `${open.join(' and ')} without authentication: anyone on the network can watch; set http.users / rtsp.users (docs/security.md)`,
+      );
   }
 
   async stop(): Promise<void> {

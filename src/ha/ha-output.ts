@@ -21,8 +21,15 @@ export class HomeAssistantOutput implements Output {
     const http = this.ctx.outputs().find((o) => o.name === 'http') as { port?: number } | undefined;
     const host = config.http.host;
     const shown = host === '0.0.0.0' || host === '::' ? hostname() : host.includes(':') ? `[${host}]` : host;
+    const users = config.http.users;
+    const urlToken = users.find((u) => u.token)?.token ?? null;
+    if (users.length && !urlToken)
+      log
+        .child('homeassistant')
+        .warn('http.users has no token: Home Assistant cannot fetch the camera picture; give one user a token');
     this.discovery = new HaDiscovery({
       config: config.homeassistant,
+      urlToken,
       baseUrl: config.homeassistant.baseUrl ?? `http://${shown}:${http?.port ?? config.http.port}`,
       printers: () => [...printers.values()].map(haView),
       log: log.child('homeassistant'),

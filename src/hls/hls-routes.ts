@@ -4,7 +4,6 @@
  * joined to a file path, so no request can reach anything else.
  */
 import type { Request, Response } from 'express';
-import { allowCors } from '../serve/http/cors';
 import { sendError } from '../serve/http/reply';
 import { type HlsMuxer, HlsUnavailableError } from './hls-muxer';
 import { parseSegmentName } from './segmenter';
@@ -16,10 +15,11 @@ function directive(query: Request['query'], name: string): number | null {
 }
 
 export async function hlsPlaylist(req: Request, res: Response, muxer: HlsMuxer): Promise<void> {
-  allowCors(res);
   try {
     const msn = directive(req.query, '_HLS_msn');
-    const text = await muxer.playlist(msn, msn === null ? null : directive(req.query, '_HLS_part'));
+    const playlist = await muxer.playlist(msn, msn === null ? null : directive(req.query, '_HLS_part'));
+    const token = typeof req.query.token === 'string' ? req.query.token : null;
+    const text = token ? withToken(playlist, token) : playlist;
     res
       .status(200)
       .set('Content-Type', 'application/vnd.apple.mpegurl')
@@ -34,7 +34,6 @@ export async function hlsPlaylist(req: Request, res: Response, muxer: HlsMuxer):
 }
 
 export async function hlsSegment(req: Request, res: Response, muxer: HlsMuxer): Promise<void> {
-  allowCors(res);
   const name = parseSegmentName(String(req.params.name));
   const seg =
     name === null
@@ -52,4 +51,19 @@ export async function hlsSegment(req: Request, res: Response, muxer: HlsMuxer): 
     // A segment never changes once listed; it leaves the window within seconds.
     .set('Cache-Control', 'public, max-age=60, immutable')
     .send(seg.data);
+}
+
+/**
+ * A playlist fetched with `?token=` names its segments and parts with the same token, so players that
+ * cannot send headers (the card's hls.js on Home Assistant's origin, VLC) fetch them too.
+ */
+export function withToken(playlist: string, token: string): string {
+  const q = `?token=${encodeURIComponent(token)}`;
+  return playlist
+    .split('\n')
+    .map((line) => {
+      if (line && !line.startsWith('#')) return `${line}${q}`;
+      return line.replace(/URI="([^"?]+)"/g, (_m, uri: string) => `URI="${uri}${q}"`);
+    })
+    .join('\n');
 }

@@ -36,6 +36,11 @@ export interface Output {
   stop(): Promise<void>;
   /** This output's state for one printer; undefined when it does not serve printers one by one. */
   status(printerId: string): OutputState | undefined;
+  /**
+   * Where this output serves pictures beyond this machine without asking for credentials
+   * (`http on 0.0.0.0:8090`); the App says so in one line at start. Omit when it always authenticates.
+   */
+  openToNetwork?(): string[];
   /** Lines for the start-up banner: URLs and how to reach it, never a secret. Empty when not listening. */
   describe(): string[];
 }

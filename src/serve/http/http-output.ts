@@ -9,10 +9,13 @@ import type { Duplex } from 'node:stream';
 import { listenOrExplain } from '../../net/listen';
 import type { Output, OutputContext, OutputFactory, OutputState } from '../../output/output';
 import { outputStates, printerStatus } from '../../output/printer-api';
+import { HttpAuth } from './auth';
 import { createHttpApp } from './server';
 
 export class HttpOutput implements Output {
   readonly name = 'http';
+  /** Requests that offered wrong credentials. */
+  authFailures = 0;
   private server: Server | null = null;
 
   constructor(private readonly ctx: OutputContext) {}
@@ -33,16 +36,28 @@ export class HttpOutput implements Output {
         outputStates: (id) => outputStates(ctx.outputs(), id),
       },
       routers: routes.routers,
+      users: config.http.users,
+      corsOrigins: config.http.corsOrigins,
+      onAuthFailure: () => this.authFailures++,
       log: ctx.log.child('http'),
       mjpegResendMs: tuning.mjpegResendMs,
       snapshotWaitMs: tuning.snapshotWaitMs,
     });
     const server = createServer(app);
+    const auth = new HttpAuth(config.http.users);
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (req.url ?? '/').split('?')[0];
       const handler = routes.upgrades.get(path);
-      if (handler) handler(req, socket, head);
-      else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      if (!handler) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      // WebSockets (the wall) need the same credentials as every other route.
+      const result = auth.check(req);
+      if (!result.ok) {
+        if (result.offered) this.authFailures++;
+        return void socket.end(
+          'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="bambucam"\r\nConnection: close\r\n\r\n',
+        );
+      }
+      handler(req, socket, head);
     });
     try {
       await listenOrExplain(server, config.http.port, config.http.host, {
@@ -69,6 +84,11 @@ export class HttpOutput implements Output {
     return undefined;
   }
 
+  openToNetwork(): string[] {
+    const { host, users } = this.ctx.config.http;
+    return this.server && users.length === 0 && !isLoopback(host) ? [`http on ${host}:${this.port}`] : [];
+  }
+
   describe(): string[] {
     if (!this.server) return [];
     const base = `http://${shownHost(this.ctx.config.http.host)}:${this.port}`;
@@ -81,6 +101,11 @@ export class HttpOutput implements Output {
       `status: ${base}/api/printers`,
     ];
   }
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** A host for URLs shown to people: `localhost` for the wildcard addresses. */

@@ -9,7 +9,8 @@ import type { Logger } from '../../log';
 import type { PrinterStatus } from '../../output/api-types';
 import type { PrinterMedia } from '../../output/printer-media';
 import { PACKAGE_ROOT } from '../../package-root';
-import { allowCors } from './cors';
+import { HttpAuth, type HttpUser } from './auth';
+import { corsMiddleware } from './cors';
 import { createMetrics, type MetricsSource } from './metrics';
 import { MJPEG_RESEND_MS, mjpegHandler } from './mjpeg';
 import { perPrinterRoute } from './per-printer';
@@ -22,6 +23,11 @@ export interface HttpOptions {
   statusOf: (printer: PrinterMedia) => PrinterStatus;
   /** What /metrics reads besides the hubs: every output's state per printer. */
   metrics: Omit<MetricsSource, 'snapshotResizes'>;
+  /** `http.users` and `http.cors_origins`. */
+  users?: readonly HttpUser[];
+  corsOrigins?: readonly string[] | null;
+  /** A request offered wrong credentials (for counting and throttling). */
+  onAuthFailure?: (req: Request) => void;
   /** Routes added by other outputs (HLS, WHEP, ...), mounted before the catch-all 404. */
   routers?: readonly Router[];
   log: Logger;
@@ -40,6 +46,9 @@ export function createHttpApp(opts: HttpOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  const auth = new HttpAuth(opts.users ?? []);
+  app.use(corsMiddleware(opts.corsOrigins ?? null, auth.enabled));
+  app.use(auth.middleware(opts.onAuthFailure));
   const resizer = new SnapshotResizer();
   const route = perPrinterRoute(printers);
   const snapshot = snapshotHandler(resizer, opts.snapshotWaitMs ?? SNAPSHOT_WAIT_MS);
@@ -50,12 +59,10 @@ export function createHttpApp(opts: HttpOptions): express.Express {
   app.get(
     '/api/printers/:id',
     route.byId((_req, res, p) => {
-      allowCors(res); // the dashboard card reads the status from Home Assistant's origin
       res.set('Cache-Control', 'no-store').json(opts.statusOf(p));
     }),
   );
   app.get('/api/printers', (_req, res) => {
-    allowCors(res);
     res.set('Cache-Control', 'no-store').json({ printers: [...printers.values()].map(opts.statusOf) });
   });
   app.get('/healthz', (_req, res) => {
@@ -87,7 +94,6 @@ export function createHttpApp(opts: HttpOptions): express.Express {
     express.static(bundleDir, {
       index: false,
       maxAge: 0,
-      setHeaders: (res) => res.setHeader('Access-Control-Allow-Origin', '*'),
     }),
   );
 

@@ -6,7 +6,7 @@
 
 import { startOrDisable } from '../../net/listen';
 import type { Output, OutputContext, OutputFactory, OutputState } from '../../output/output';
-import { shownHost } from '../http/http-output';
+import { isLoopback, shownHost } from '../http/http-output';
 import { RtspServer } from './server';
 
 export class RtspOutput implements Output {
@@ -61,6 +61,13 @@ export class RtspOutput implements Output {
       state: 'listening',
       listen: `rtsp://${this.ctx.config.rtsp.host}:${this.server.port}/${printerId}`,
     };
+  }
+
+  openToNetwork(): string[] {
+    const { host, users } = this.ctx.config.rtsp;
+    return this.listening && users.length === 0 && !isLoopback(host)
+      ? [`rtsp on ${host}:${this.server.port}`]
+      : [];
   }
 
   describe(): string[] {
