@@ -26,7 +26,9 @@ export class HomeAssistantOutput implements Output {
     if (users.length && !urlToken)
       log
         .child('homeassistant')
-        .warn('http.users has no token: Home Assistant cannot fetch the camera picture; give one user a token');
+        .warn(
+          'http.users has no token: Home Assistant cannot fetch the camera picture; give one user a token',
+        );
     this.discovery = new HaDiscovery({
       config: config.homeassistant,
       urlToken,

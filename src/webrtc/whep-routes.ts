@@ -4,8 +4,12 @@
  *   POST    /printers/<id>/whep            SDP offer → 201 Created, SDP answer, Location of the session
  *   PATCH   /printers/<id>/whep/<session>  trickle ICE fragment → 204 (an ICE restart → 422)
  *   DELETE  /printers/<id>/whep/<session>  → 200, the session ends
- *   OPTIONS on both                        → 204 with CORS, so the card can call it from Home Assistant's origin
+ *   OPTIONS on both                        → 204 with Accept-Post / Accept-Patch
  *   POST    /whep                          the first printer (like /snapshot.jpg)
+ *
+ * Authentication (`http.users`) and CORS (the card calls this from Home Assistant's origin, so the
+ * Location header is exposed) are the HTTP server's, as for every route. An offer sent with
+ * `?token=` gets a Location with the same token, so the client can end the session it started.
  *
  * The answer carries every candidate (gathering is instant: the addresses are known), so clients
  * need not trickle. bambucam is ICE lite, so a trickled client candidate changes nothing (the
@@ -19,14 +23,6 @@ import { MAX_OFFER_BYTES } from './whep-sdp';
 
 const SDP = 'application/sdp';
 const SDP_FRAG = 'application/trickle-ice-sdpfrag';
-
-function cors(res: Response): void {
-  res.set('Access-Control-Allow-Origin', '*');
-  res.set('Access-Control-Allow-Methods', 'POST, PATCH, DELETE, OPTIONS');
-  res.set('Access-Control-Allow-Headers', 'Content-Type, Authorization, If-Match');
-  res.set('Access-Control-Expose-Headers', 'Location, ETag, Accept-Patch, Link');
-  res.set('Access-Control-Max-Age', '86400');
-}
 
 function isType(req: Request, type: string): boolean {
   return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === type;
@@ -44,12 +40,10 @@ export function whepRouter(output: WebrtcOutput): Router {
   const body = express.text({ type: [SDP, SDP_FRAG], limit: MAX_OFFER_BYTES });
 
   router.options(['/whep', '/printers/:id/whep', '/printers/:id/whep/:session'], (_req, res) => {
-    cors(res);
     res.set('Accept-Post', SDP).set('Accept-Patch', SDP_FRAG).status(204).end();
   });
 
   router.post(['/whep', '/printers/:id/whep'], body, async (req, res, next) => {
-    cors(res);
     if (!isType(req, SDP)) return sendError(res, 415, 'unsupported_media_type', `send the offer as ${SDP}`);
     if (typeof req.body !== 'string' || req.body.length === 0)
       return sendError(res, 400, 'bad_offer', 'the request has no SDP offer');
@@ -57,10 +51,12 @@ export function whepRouter(output: WebrtcOutput): Router {
       const id = req.params.id === undefined ? output.firstPrinterId : String(req.params.id);
       if (id === null) return sendError(res, 404, 'no_printer', 'no printer is configured');
       const { session, answer } = await output.createSession(id, req.body);
+      const token =
+        typeof req.query.token === 'string' ? `?token=${encodeURIComponent(req.query.token)}` : '';
       res
         .status(201)
         .set('Content-Type', SDP)
-        .set('Location', `/printers/${encodeURIComponent(id)}/whep/${session.id}`)
+        .set('Location', `/printers/${encodeURIComponent(id)}/whep/${session.id}${token}`)
         .set('ETag', `"${session.id}"`)
         .set('Accept-Patch', SDP_FRAG)
         .set('Cache-Control', 'no-store')
@@ -71,7 +67,6 @@ export function whepRouter(output: WebrtcOutput): Router {
   });
 
   router.patch('/printers/:id/whep/:session', body, (req, res) => {
-    cors(res);
     const session = output.session(String(req.params.id), String(req.params.session));
     if (!session) return sendError(res, 404, 'unknown_session', 'no such WHEP session (it may have ended)');
     if (!isType(req, SDP_FRAG))
@@ -91,17 +86,15 @@ export function whepRouter(output: WebrtcOutput): Router {
   });
 
   router.delete('/printers/:id/whep/:session', (req, res) => {
-    cors(res);
     if (!output.endSession(String(req.params.id), String(req.params.session)))
       return sendError(res, 404, 'unknown_session', 'no such WHEP session (it may have ended)');
     res.status(200).end();
   });
 
-  // Body-parser errors (too large, bad encoding) as JSON with CORS, like every other answer here.
+  // Body-parser errors (too large, bad encoding) as JSON, like every other answer here.
   router.use(
     ['/whep', '/printers/:id/whep', '/printers/:id/whep/:session'],
     (err: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
-      cors(res);
       if (err.type === 'entity.too.large')
         return sendError(res, 413, 'offer_too_large', `an SDP offer is at most ${MAX_OFFER_BYTES} bytes`);
       if (err.status && err.status >= 400 && err.status < 500)

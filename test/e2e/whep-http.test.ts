@@ -54,14 +54,18 @@ describe('WHEP over HTTP', () => {
     const id = gw.fleet[0].spec.id;
     const whep = `${gw.base}/printers/${id}/whep`;
 
-    const options = await call('OPTIONS', whep, {
+    // A CORS preflight from Home Assistant's origin (the card), and a plain OPTIONS.
+    const preflight = await call('OPTIONS', whep, {
       headers: { Origin: 'http://homeassistant.local:8123', 'Access-Control-Request-Method': 'POST' },
     });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('*');
+    expect(preflight.headers['access-control-allow-methods']).toMatch(/POST.*PATCH.*DELETE/);
+    expect(preflight.headers['access-control-allow-headers']).toMatch(/Content-Type/i);
+    const options = await call('OPTIONS', whep);
     expect(options.status).toBe(204);
-    expect(options.headers['access-control-allow-origin']).toBe('*');
-    expect(options.headers['access-control-allow-methods']).toMatch(/POST.*PATCH.*DELETE|POST.*DELETE/);
-    expect(options.headers['access-control-allow-headers']).toMatch(/Content-Type/i);
     expect(options.headers['accept-post']).toBe('application/sdp');
+    expect(options.headers['accept-patch']).toBe('application/trickle-ice-sdpfrag');
 
     const created = await post(whep, OFFER);
     expect(created.status).toBe(201);
@@ -235,5 +239,22 @@ describe('WHEP over HTTP', () => {
     } finally {
       squatter.close();
     }
+  });
+
+  test('with http.users, an offer needs credentials; one sent with ?token= gets a Location that carries it', async () => {
+    const token = 'whep-test-token-0123456789';
+    gw = await startGateway([spec({ fps: 5 })], {
+      config: {
+        http: { port: 0, host: '127.0.0.1', users: [{ username: 'viewer', password: 'pw-viewer', token }] },
+      },
+    });
+    const whep = `${gw.base}/printers/${gw.fleet[0].spec.id}/whep`;
+    const anonymous = await post(whep, OFFER);
+    expect(anonymous.status).toBe(401);
+    const created = await post(`${whep}?token=${token}`, OFFER);
+    expect(created.status).toBe(201);
+    expect(created.headers.location).toMatch(new RegExp(`/whep/[0-9a-f]{32}\\?token=${token}$`));
+    expect((await call('DELETE', `${gw.base}${created.headers.location!.split('?')[0]}`)).status).toBe(401);
+    expect((await call('DELETE', `${gw.base}${created.headers.location}`)).status).toBe(200);
   });
 });
