@@ -23,6 +23,7 @@ ENV NODE_ENV=production
 ENV BAMBUCAM_DATA_DIR=/data
 VOLUME /data
 WORKDIR /data
-EXPOSE 8090 8554 6000 322
+# 8555/udp: WebRTC media for every viewer (docs/webrtc.md: also set webrtc.candidates to the host's address).
+EXPOSE 8090 8554 6000 322 8555/udp
 HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+(process.env.BAMBUCAM_HTTP_PORT||8090)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "/app/dist/cli.js", "run"]

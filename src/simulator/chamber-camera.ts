@@ -29,6 +29,11 @@ export interface SimulatedChamberOptions {
   /** How often a new picture is drawn (drawing costs CPU; frames in between reuse it). Default min(fps, 5). */
   renderFps?: number;
   maxConnections?: number;
+  /**
+   * Latency benchmarks: draw the machine-readable clock (src/simulator/timecode.ts) and send each
+   * picture as soon as it is drawn (a camera sends what it has just captured), not on the next tick.
+   */
+  timecode?: boolean;
   /** Reuse a certificate (generating an RSA key takes a moment). */
   identity?: KeyAndCert;
 }
@@ -171,7 +176,12 @@ export class SimulatedChamberCamera {
   }
 
   private render(): Promise<Buffer> {
-    return renderPicture({ name: this.opts.name, frame: this.seq, time: new Date() });
+    return renderPicture({
+      name: this.opts.name,
+      frame: this.seq,
+      time: new Date(),
+      timecode: this.opts.timecode,
+    });
   }
 
   private tick(): void {
@@ -183,12 +193,17 @@ export class SimulatedChamberCamera {
       this.render()
         .then((pic) => {
           this.picture = pic;
+          if (this.opts.timecode) this.sendPicture();
         })
         .catch((err) => this.log.error(`render failed: ${err.message}`))
         .finally(() => {
           this.rendering = false;
         });
     }
+    if (!this.opts.timecode) this.sendPicture();
+  }
+
+  private sendPicture(): void {
     if (this.stalled || !this.picture || this.streams.size === 0) return;
     const seq = ++this.seq;
     const jpeg = insertComment(this.picture, `bambucam-sim seq=${seq} t=${preciseNow().toFixed(3)}`);

@@ -74,7 +74,11 @@ export class WebrtcPeer {
   /** Start reading the printer's pictures (subscribing starts the encoder of a chamber printer). */
   start(): void {
     const { pc, sender, printer } = this.opts;
+    pc.iceConnectionStateChange.subscribe((state) =>
+      this.opts.log.debug(`peer ${this.id}: ICE ${state} after ${Date.now() - this.createdAt} ms`),
+    );
     pc.connectionStateChange.subscribe((state) => {
+      this.opts.log.debug(`peer ${this.id}: ${state} after ${Date.now() - this.createdAt} ms`);
       if (state === 'connected') this.connected();
       else if (state === 'failed') this.close('ICE or DTLS failed');
       else if (state === 'closed') this.close('closed');
