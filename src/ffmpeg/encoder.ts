@@ -11,7 +11,7 @@ import type { H264Stream } from '../hub/h264-stream';
 import type { JpegHub, Subscription } from '../hub/jpeg-hub';
 import type { Logger } from '../log';
 import { AnnexBAccessUnits } from '../protocol/h264';
-import { jpegToH264Args } from './args';
+import { ENCODER_BOUNDARY, jpegToH264Args } from './args';
 import { FfmpegProcess } from './process';
 
 export interface JpegToH264EncoderOptions {
@@ -27,6 +27,7 @@ export interface JpegToH264EncoderOptions {
 }
 
 export const ENCODER_FPS = 10;
+const CRLF = Buffer.from('\r\n');
 /** One keyframe a second: HLS segments of about 1 s, and well inside the 2 s a late viewer may wait. */
 export const KEYFRAME_SECONDS = 1;
 
@@ -90,7 +91,13 @@ export class JpegToH264Encoder {
       this.framesSkipped++;
       return;
     }
-    if (this.process.write(this.latest.jpeg)) this.framesWritten++;
+    const jpeg = this.latest.jpeg;
+    const head = `--${ENCODER_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`;
+    if (this.process.write(Buffer.from(head))) {
+      this.process.write(jpeg);
+      this.process.write(CRLF);
+      this.framesWritten++;
+    }
   }
 
   private onOutput(chunk: Buffer): void {
