@@ -16,6 +16,8 @@ interface Viewer {
   whep?: WhepClient;
   hls?: Hls;
   ages: number[];
+  /** WebRTC: presented − last packet received (jitter buffer, decode, render), per picture. */
+  inBrowser: number[];
   unreadable: number;
   recording: boolean;
 }
@@ -45,6 +47,8 @@ function watch(viewer: Viewer): void {
       else if (value !== last) {
         last = value;
         viewer.ages.push(timecodeAge(value, shownAt));
+        if (meta.receiveTime !== undefined)
+          viewer.inBrowser.push(shownAt - (performance.timeOrigin + meta.receiveTime));
       }
     }
     video.requestVideoFrameCallback(onFrame);
@@ -75,7 +79,7 @@ const api = {
    */
   async webrtc(url: string, label: string, width = 640): Promise<number> {
     const video = width ? newVideo(label, width) : document.createElement('video');
-    const viewer: Viewer = { video, ages: [], unreadable: 0, recording: false };
+    const viewer: Viewer = { video, ages: [], inBrowser: [], unreadable: 0, recording: false };
     viewer.whep = new WhepClient(url, video, { onLost: (reason) => console.warn(`${label}: ${reason}`) });
     await viewer.whep.start();
     if (width) watch(viewer);
@@ -84,7 +88,7 @@ const api = {
   /** Start an LL-HLS viewer (hls.js with the web player's settings). */
   hls(url: string, label: string, width = 640): number {
     const video = newVideo(label, width);
-    const viewer: Viewer = { video, ages: [], unreadable: 0, recording: false };
+    const viewer: Viewer = { video, ages: [], inBrowser: [], unreadable: 0, recording: false };
     viewer.hls = new Hls(HLS_CONFIG);
     viewer.hls.loadSource(url);
     viewer.hls.attachMedia(video);
@@ -96,13 +100,26 @@ const api = {
       viewers[i].recording = on;
       if (on) {
         viewers[i].ages = [];
+        viewers[i].inBrowser = [];
         viewers[i].unreadable = 0;
       }
     }
   },
-  result(i: number): { ages: number[]; unreadable: number; width: number; height: number } {
+  result(i: number): {
+    ages: number[];
+    inBrowser: number[];
+    unreadable: number;
+    width: number;
+    height: number;
+  } {
     const v = viewers[i];
-    return { ages: v.ages, unreadable: v.unreadable, width: v.video.videoWidth, height: v.video.videoHeight };
+    return {
+      ages: v.ages,
+      inBrowser: v.inBrowser,
+      unreadable: v.unreadable,
+      width: v.video.videoWidth,
+      height: v.video.videoHeight,
+    };
   },
   /** RTP packets received so far by each of these WebRTC viewers (getStats), -1 for others. */
   async packetsReceived(indexes: number[]): Promise<number[]> {

@@ -6,6 +6,7 @@
  * `keyframeSeconds` even when the printer sends 0.5 fps. ffmpeg's Annex-B output is split into
  * access units here and pushed into the H264Stream, which packetizes them itself.
  */
+import { performance } from 'node:perf_hooks';
 import type { Frame } from '../hub/frame';
 import type { H264Stream } from '../hub/h264-stream';
 import type { JpegHub, Subscription } from '../hub/jpeg-hub';
@@ -38,7 +39,6 @@ export class JpegToH264Encoder {
   private latest: Frame | null = null;
   private pacer: NodeJS.Timeout | null = null;
   private units = new AnnexBAccessUnits();
-  private frameIndex = 0;
   private readonly fps: number;
   framesWritten = 0;
   framesSkipped = 0;
@@ -57,7 +57,6 @@ export class JpegToH264Encoder {
     this.process.on('spawn', () => {
       // A new process: a new Annex-B stream and a new timeline, re-based by the stream.
       this.units = new AnnexBAccessUnits();
-      this.frameIndex = 0;
       opts.stream.discontinuity();
     });
   }
@@ -101,9 +100,11 @@ export class JpegToH264Encoder {
   }
 
   private onOutput(chunk: Buffer): void {
-    const ticks = 90000 / this.fps;
     for (const unit of this.units.push(chunk)) {
-      this.opts.stream.push(unit, Math.round(this.frameIndex++ * ticks));
+      // Timestamps are when each picture came out, not its index × 1/fps: the pacer's timer and
+      // ffmpeg's encode time jitter, and a timeline that disagrees with arrival times makes players'
+      // jitter buffers (WebRTC's above all) wait longer. The stream re-bases them per process.
+      this.opts.stream.push(unit, Math.round(performance.now() * 90) >>> 0);
     }
   }
 
