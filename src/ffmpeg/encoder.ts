@@ -38,6 +38,10 @@ export class JpegToH264Encoder {
   private sub: Subscription | null = null;
   private latest: Frame | null = null;
   private pacer: NodeJS.Timeout | null = null;
+  /** When the next picture is due (performance.now() ms): slots on a fixed grid, so the rate does not drift. */
+  private nextAt = 0;
+  /** Slot times of the pictures written and not yet out of ffmpeg (one picture in, one out). */
+  private slots: number[] = [];
   private units = new AnnexBAccessUnits();
   private readonly fps: number;
   framesWritten = 0;
@@ -57,6 +61,7 @@ export class JpegToH264Encoder {
     this.process.on('spawn', () => {
       // A new process: a new Annex-B stream and a new timeline, re-based by the stream.
       this.units = new AnnexBAccessUnits();
+      this.slots = [];
       opts.stream.discontinuity();
     });
   }
@@ -80,10 +85,29 @@ export class JpegToH264Encoder {
       { output: 'encoder' },
     );
     this.process.start();
-    this.pacer = setInterval(() => this.feed(), 1000 / this.fps);
+    this.nextAt = performance.now();
+    this.schedule();
   }
 
-  private feed(): void {
+  /**
+   * The next picture is due one period after the last slot, not one period after the timer fired
+   * (setInterval drifts later under load, so the rate would fall below `fps` while the timestamps
+   * say `fps`). After a stall longer than a period the grid restarts from now rather than bursting.
+   */
+  private schedule(): void {
+    const period = 1000 / this.fps;
+    const now = performance.now();
+    this.nextAt = now - this.nextAt > period ? now : this.nextAt + period;
+    this.pacer = setTimeout(
+      () => {
+        this.feed(this.nextAt);
+        if (this.pacer) this.schedule();
+      },
+      Math.max(0, this.nextAt - now),
+    );
+  }
+
+  private feed(slot: number): void {
     if (!this.latest) return;
     // ffmpeg behind (CPU starved): skip rather than queue, so latency stays bounded.
     if (this.process.stdinBacklog > 2 * this.latest.jpeg.length) {
@@ -96,15 +120,19 @@ export class JpegToH264Encoder {
       this.process.write(jpeg);
       this.process.write(CRLF);
       this.framesWritten++;
+      this.slots.push(slot);
+      // ffmpeg lost pictures (it never should): keep the list bounded, the timeline stays monotonic.
+      if (this.slots.length > 2 * this.fps) this.slots.shift();
     }
   }
 
   private onOutput(chunk: Buffer): void {
     for (const unit of this.units.push(chunk)) {
-      // Timestamps are when each picture came out, not its index × 1/fps: the pacer's timer and
-      // ffmpeg's encode time jitter, and a timeline that disagrees with arrival times makes players'
-      // jitter buffers (WebRTC's above all) wait longer. The stream re-bases them per process.
-      this.opts.stream.push(unit, Math.round(performance.now() * 90) >>> 0);
+      // Each picture's timestamp is its slot on the pacer's grid: a constant rate for HLS and RTSP
+      // players, and in step with when pictures really leave (a timeline that runs ahead of arrival
+      // times makes WebRTC's jitter buffer wait longer). The stream re-bases it per process.
+      const slot = this.slots.shift() ?? performance.now();
+      this.opts.stream.push(unit, Math.round(slot * 90) >>> 0);
     }
   }
 
@@ -119,7 +147,7 @@ export class JpegToH264Encoder {
   async stop(): Promise<void> {
     if (!this.sub) return;
     this.opts.log.info('stopping the H.264 encoder (nobody is watching)');
-    if (this.pacer) clearInterval(this.pacer);
+    if (this.pacer) clearTimeout(this.pacer);
     this.pacer = null;
     this.sub.unsubscribe();
     this.sub = null;
