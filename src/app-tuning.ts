@@ -2,6 +2,7 @@
  * Tunables of the App, its workers and its outputs: timeouts and delays that tests shorten. Users set
  * none of these (the configuration has the user-facing keys); defaults live beside the code they tune.
  */
+import type { NativeMqttTuning } from './serve/native-mqtt/mqtt-server';
 import type { ViewerLimits } from './serve/rtsp/viewer';
 import type { MqttLinkTuning } from './source/mqtt-link';
 import type { WebrtcTuning } from './webrtc/webrtc-output';
@@ -39,4 +40,6 @@ export interface AppTuning extends WorkerTuning {
   describeWaitMs?: number;
   /** WebRTC peers: connect and silence timeouts, parameter-set wait, keyframe request rate. */
   webrtc?: WebrtcTuning;
+  /** The native MQTT servers (src/serve/native-mqtt/): timeouts, client limits, command rate. */
+  nativeMqtt?: NativeMqttTuning;
 }

@@ -15,12 +15,12 @@ import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { Frame } from '../hub/frame';
 import type { JpegHub, Subscription } from '../hub/jpeg-hub';
 import type { Logger } from '../log';
+import { limitRecordSize, writeChamberFrame } from '../net/chamber-frame-writer';
 import { listenOrExplain } from '../net/listen';
 import { AUTH_PACKET_BYTES, CHAMBER_USER, decodeAuthPacket } from '../protocol/chamber';
 import { ensureJfif } from '../protocol/jpeg';
 import type { KeyAndCert } from '../tls/certs';
 import { TLS_SERVER_CIPHERS } from '../tls/ciphers';
-import { limitRecordSize, writeChamberFrame } from './chamber-frame-writer';
 
 export const AUTH_TIMEOUT_MS = 10_000;
 /** Connections per printer (authenticating or streaming); more are closed at once, so memory stays bounded. */

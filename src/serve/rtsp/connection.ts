@@ -1,7 +1,6 @@
 /**
  * One client connection to the RTSP server: its parser, Digest nonce, at most one session, the
- * demand it holds on a stream (from DESCRIBE until it leaves), and the LIVE555-style expiry of
- * sessions without keep-alive.
+ * demand it holds on a stream (from DESCRIBE until it leaves).
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../../log';
@@ -23,9 +22,7 @@ export class Connection {
   readonly nonce = newNonce();
   session: Session | null = null;
   releaseDemand: (() => void) | null = null;
-  lastActivity = Date.now();
   queue: Promise<void> = Promise.resolve();
-  private expiry: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(
@@ -49,8 +46,6 @@ export class Connection {
     this.session = null;
     this.releaseDemand?.();
     this.releaseDemand = null;
-    if (this.expiry) clearInterval(this.expiry);
-    this.expiry = null;
   }
 
   stopViewer(): void {
@@ -58,19 +53,5 @@ export class Connection {
     this.session.viewer.stop();
     this.session.viewer = null;
     this.onViewerGone();
-  }
-
-  armExpiry(timeoutS: number, onExpired: () => void): void {
-    if (this.expiry) return;
-    this.expiry = setInterval(
-      () => {
-        if (Date.now() - this.lastActivity > timeoutS * 1000) {
-          onExpired();
-          this.close(`session expired: no keep-alive for ${timeoutS} s`);
-        }
-      },
-      Math.min(1000, timeoutS * 250),
-    );
-    this.expiry.unref();
   }
 }

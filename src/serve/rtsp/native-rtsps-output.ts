@@ -7,10 +7,10 @@
 
 import { startOrDisable } from '../../net/listen';
 import type { Output, OutputContext, OutputFactory, OutputState } from '../../output/output';
-import { RTSPS_PATH, RTSPS_USER } from '../../protocol/rtsp/printer-path';
+import { LIVE555_REALM, RTSPS_PATH, RTSPS_USER } from '../../protocol/rtsp/printer-path';
 import { leafAltNames, leafCertificate } from '../../tls/ca';
 import { shownHost } from '../http/http-output';
-import { LIVE555_REALM, RtspServer } from './server';
+import { RtspServer } from './server';
 
 interface PrinterServer {
   server: RtspServer | null;

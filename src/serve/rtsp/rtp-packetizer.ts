@@ -7,13 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { H264Stream, StreamUnit } from '../../hub/h264-stream';
-import { interleavedHeader } from '../../protocol/rtsp/message';
-import {
-  encodeRtpHeader,
-  type H264Payload,
-  packetizeAccessUnit,
-  RTP_HEADER_BYTES,
-} from '../../protocol/rtsp/rtp-h264';
+import { type H264Payload, interleavedRtp, packetizeAccessUnit } from '../../protocol/rtsp/rtp-h264';
 
 export const PAYLOAD_TYPE = 96;
 
@@ -61,23 +55,13 @@ export class RtpPacketizer {
     const p = this.number(unit);
     let buf = p.wire.get(channel);
     if (!buf) {
-      const parts: Buffer[] = [];
-      p.payloads.forEach((payload, i) => {
-        const head = Buffer.allocUnsafe(4 + RTP_HEADER_BYTES);
-        interleavedHeader(channel, RTP_HEADER_BYTES + payload.payload.length).copy(head, 0);
-        encodeRtpHeader(
-          {
-            payloadType: PAYLOAD_TYPE,
-            marker: payload.marker,
-            sequence: (p.firstSeq + i) & 0xffff,
-            timestamp: unit.timestamp,
-            ssrc: this.ssrc,
-          },
-          head.subarray(4),
-        );
-        parts.push(head, payload.payload);
-      });
-      buf = Buffer.concat(parts);
+      const rtp = {
+        payloadType: PAYLOAD_TYPE,
+        firstSeq: p.firstSeq,
+        timestamp: unit.timestamp,
+        ssrc: this.ssrc,
+      };
+      buf = interleavedRtp(p.payloads, rtp, channel);
       p.wire.set(channel, buf);
     }
     return buf;

@@ -11,9 +11,8 @@
  * and the interleaved wire buffers are made once per stream by a packetizer that exists only while
  * the stream has a viewer here (rtp-packetizer.ts).
  *
- * The same class, with `live555: true`, plays a printer's server in the simulator
- * (PROTOCOLS.md §4): its realm, `Public` list, `Content-Base`, `track1`, and sessions that expire
- * after `timeout` seconds without a request or RTCP from the client.
+ * The native RTSPS output uses it with the printer's realm, path and codes; the simulated printers
+ * have a server of their own (src/simulator/live555-server.ts), so a bug here is not mirrored there.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
@@ -28,6 +27,7 @@ import {
   type RtspRequest,
   type RtspStreamParser,
   serializeResponse,
+  uriPath,
 } from '../../protocol/rtsp/message';
 import { buildH264Sdp } from '../../protocol/rtsp/sdp';
 import { TLS_SERVER_CIPHERS } from '../../tls/ciphers';
@@ -53,10 +53,6 @@ export interface RtspServerOptions {
   allowBasic?: boolean;
   /** Seconds announced in `Session: id;timeout=`. */
   sessionTimeoutS?: number;
-  /** LIVE555 behaviour: expire sessions without keep-alive, its realm, header values and track name. */
-  live555?: boolean;
-  /** Refuse connections beyond this many (a printer's strict limit); closes them at once. */
-  maxConnections?: number;
   /** How long DESCRIBE waits for the stream's first SPS/PPS (an encoder starting). */
   describeWaitMs?: number;
   viewer?: ViewerLimits;
@@ -65,38 +61,21 @@ export interface RtspServerOptions {
 export const DESCRIBE_WAIT_MS = 10_000;
 export const IDLE_CONNECTION_MS = 60_000;
 const PUBLIC = 'OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER';
-export const LIVE555_REALM = 'LIVE555 Streaming Media';
 
 export interface RtspServerStats {
   connections: number;
   connectionsOpen: number;
-  refused: number;
   sessionsStarted: number;
-  sessionsExpired: number;
   unauthorized: number;
   /** SETUPs answered 461 (UDP asked for). */
   unsupportedTransport: number;
-}
-
-/** The path of an RTSP URI, without the query and trailing slash. */
-export function uriPath(uri: string): string {
-  let path: string;
-  try {
-    path = new URL(uri.replace(/^rtsps?:/i, 'http:')).pathname;
-  } catch {
-    path = uri.startsWith('/') ? uri.split('?')[0] : '/';
-  }
-  path = decodeURIComponent(path).replace(/\/+$/, '');
-  return path || '/';
 }
 
 export class RtspServer {
   readonly stats: RtspServerStats = {
     connections: 0,
     connectionsOpen: 0,
-    refused: 0,
     sessionsStarted: 0,
-    sessionsExpired: 0,
     unauthorized: 0,
     unsupportedTransport: 0,
   };
@@ -107,7 +86,7 @@ export class RtspServer {
   private readonly packetizers = new Map<H264Stream, RtpPacketizer>();
 
   constructor(private readonly opts: RtspServerOptions) {
-    this.realm = opts.realm ?? (opts.live555 ? LIVE555_REALM : 'bambucam');
+    this.realm = opts.realm ?? 'bambucam';
   }
 
   get port(): number {
@@ -147,11 +126,6 @@ export class RtspServer {
 
   private accept(socket: Socket): void {
     this.stats.connections++;
-    if (this.opts.maxConnections !== undefined && this.conns.size >= this.opts.maxConnections) {
-      this.stats.refused++;
-      socket.destroy();
-      return;
-    }
     socket.setNoDelay(true);
     const conn = new Connection(socket, this.opts.log, () => this.releasePacketizers());
     // A connection that neither plays nor talks for a minute is abandoned (a playing one always writes).
@@ -161,7 +135,6 @@ export class RtspServer {
     this.conns.add(conn);
     this.stats.connectionsOpen++;
     socket.on('data', (chunk: Buffer) => {
-      conn.lastActivity = Date.now();
       let messages: ReturnType<RtspStreamParser['push']>;
       try {
         messages = conn.parser.push(chunk);
@@ -194,8 +167,7 @@ export class RtspServer {
     if (conn.socket.destroyed) return;
     const base: HeaderValues = { CSeq: req.headers.cseq ?? '0' };
     base.Date = new Date().toUTCString();
-    if (this.opts.live555) base.Server = 'LIVE555 Streaming Media v2021.08.24';
-    else base.Server = 'bambucam';
+    base.Server = 'bambucam';
     conn.socket.write(serializeResponse(status, { ...base, ...headers }, body));
   }
 
@@ -293,10 +265,10 @@ export class RtspServer {
     const sdp = buildH264Sdp({
       sps: stream.sps,
       pps: stream.pps,
-      name: this.opts.live555 ? 'Session streamed by "bambu"' : `bambucam ${stream.name}`,
+      name: `bambucam ${stream.name}`,
       control: 'track1',
-      // LIVE555 on the printers does not send it; bambucam does, so ffmpeg need not measure the rate.
-      framerate: this.opts.live555 ? undefined : (stream.nominalFps ?? undefined),
+      // The printers' LIVE555 does not send it; bambucam does, so ffmpeg need not measure the rate.
+      framerate: stream.nominalFps ?? undefined,
       address: conn.socket.localAddress?.replace(/^::ffff:/, '') ?? '0.0.0.0',
     });
     this.reply(conn, req, 200, { 'Content-Base': base, 'Content-Type': 'application/sdp' }, Buffer.from(sdp));
@@ -321,7 +293,7 @@ export class RtspServer {
       return;
     }
     const channel = tcp.interleaved?.[0] ?? 0;
-    const timeoutS = this.opts.sessionTimeoutS ?? (this.opts.live555 ? 65 : 60);
+    const timeoutS = this.opts.sessionTimeoutS ?? 60;
     conn.releaseDemand ??= found.mount.stream.want();
     conn.session ??= {
       id: randomBytes(4).toString('hex').toUpperCase(),
@@ -336,7 +308,6 @@ export class RtspServer {
       Transport: `RTP/AVP/TCP;unicast;interleaved=${channel}-${channel + 1};ssrc=${ssrc}`,
       Session: `${conn.session.id};timeout=${timeoutS}`,
     });
-    if (this.opts.live555) conn.armExpiry(timeoutS, () => this.stats.sessionsExpired++);
   }
 
   private checkSession(conn: Connection, req: RtspRequest): boolean {

@@ -1,9 +1,9 @@
 /** The simulator's machine-readable clock (for the latency benchmarks) survives JPEG and H.264. */
 import { execFile } from 'node:child_process';
 import sharp from 'sharp';
-import { locateFfmpeg } from '../../src/ffmpeg/locate';
-import { renderPicture } from '../../src/simulator/picture';
-import { readTimecode, timecodeAge, timecodeFilters, timecodeValue } from '../../src/simulator/timecode';
+import { locateFfmpeg } from '../src/ffmpeg/locate';
+import { renderPicture } from '../src/simulator/picture';
+import { readTimecode, timecodeAge, timecodeFilters, timecodeValue } from '../src/simulator/timecode';
 
 jest.setTimeout(30_000);
 

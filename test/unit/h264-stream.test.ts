@@ -1,6 +1,6 @@
-import { H264Stream, type StreamUnit } from '../src/hub/h264-stream';
-import { NAL, nalType } from '../src/protocol/h264';
-import { RtpPacketizer } from '../src/serve/rtsp/rtp-packetizer';
+import { H264Stream, type StreamUnit } from '../../src/hub/h264-stream';
+import { NAL, nalType } from '../../src/protocol/h264';
+import { RtpPacketizer } from '../../src/serve/rtsp/rtp-packetizer';
 
 const SPS = Buffer.from('6742c01fda012416ec0440000003004000000f03c60ca8', 'hex');
 const PPS = Buffer.from('68ce0fc8', 'hex');
