@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
-import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { RTCPeerConnection, RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters } from 'werift';
 import type { Logger } from '../log';
 import { describeListenError } from '../net/listen';
 import type { Output, OutputFactory, OutputState } from '../output/output';
@@ -14,7 +14,7 @@ import { announcedAddresses } from './announce';
 import { profileLevelIdOfSps } from './h264-profile';
 import type { WebrtcPrinter } from './printer-feed';
 import { UdpMux } from './udp-mux';
-import { WEBRTC_OUTPUT, WebrtcPeer } from './webrtc-peer';
+import { PLAYOUT_DELAY_URI, WEBRTC_OUTPUT, WebrtcPeer } from './webrtc-peer';
 import { type AnnouncedAddress, attachToMux } from './werift-ice';
 import { whepRouter } from './whep-routes';
 import { finishAnswer, OfferError, prepareOffer } from './whep-sdp';
@@ -223,7 +223,11 @@ export class WebrtcOutput implements Output {
         // Offers that also ask for audio get an answer without any (no track is ever added).
         audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
       },
-      headerExtensions: { video: [], audio: [] },
+      // The only extension: playout delay 0, so browsers show each picture as soon as it is decoded.
+      headerExtensions: {
+        video: [new RTCRtpHeaderExtensionParameters({ id: 0, uri: PLAYOUT_DELAY_URI })],
+        audio: [],
+      },
     });
     const transceiver = pc.addTransceiver('video', { direction: 'sendonly' });
     const peerLog = this.log.child(printerId);
@@ -233,6 +237,7 @@ export class WebrtcOutput implements Output {
       printer,
       pc,
       sender: transceiver.sender,
+      playoutDelayId: () => transceiver.headerExtensions.find((e) => e.uri === PLAYOUT_DELAY_URI)?.id ?? null,
       log: peerLog,
       onKeyframeRequest: () => this.keyframeRequest(printer, counters),
       onClose: (p, reason) => {

@@ -17,6 +17,13 @@ import { rtpPayloads } from './rtp-payloads';
 import type { MuxSession } from './udp-mux';
 
 export const WEBRTC_OUTPUT = 'webrtc';
+/**
+ * RTP header extension telling the receiver the playout delay range (draft in WebRTC's tree,
+ * http://www.webrtc.org/experiments/rtp-hdrext/playout-delay): min 0, max 0 (units of 10 ms) puts
+ * Chromium's renderer in its low-latency mode — a live camera has nothing to smooth.
+ */
+export const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
+const PLAYOUT_DELAY_ZERO = Buffer.alloc(3);
 /** Pictures held for a connecting peer never exceed this (a GOP is far smaller). */
 const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 /** RTCP payload-specific feedback (RFC 4585): PLI is FMT 1, FIR is FMT 4 (RFC 5104). */
@@ -30,6 +37,8 @@ export interface WebrtcPeerOptions {
   printer: WebrtcPrinter;
   pc: RTCPeerConnection;
   sender: RTCRtpSender;
+  /** The negotiated id of the playout-delay extension, or null when the browser did not offer it. */
+  playoutDelayId: () => number | null;
   log: Logger;
   /** A PLI or FIR arrived: the output asks the printer for a keyframe, rate-limited. */
   onKeyframeRequest: () => void;
@@ -148,18 +157,21 @@ export class WebrtcPeer {
   private send(unit: H264Picture, timestamp: number): Promise<unknown> {
     const { sender } = this.opts;
     const sends: Promise<void>[] = [];
-    for (const p of rtpPayloads(unit)) {
+    const delayId = this.opts.playoutDelayId();
+    rtpPayloads(unit).forEach((p, i) => {
       const header = new RtpHeader({
         payloadType: 0, // werift writes the negotiated payload type and this sender's SSRC
         sequenceNumber: this.seq,
         timestamp,
         marker: p.marker,
+        // On each picture's first packet; receivers keep the last value they saw.
+        extensions: delayId !== null && i === 0 ? [{ id: delayId, payload: PLAYOUT_DELAY_ZERO }] : [],
       });
       this.seq = (this.seq + 1) & 0xffff;
       this.packets++;
       this.bytes += p.payload.length;
       sends.push(sender.sendRtp(new RtpPacket(header, p.payload)));
-    }
+    });
     this.pictures++;
     return Promise.allSettled(sends);
   }
