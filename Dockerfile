@@ -44,9 +44,9 @@ ENV BAMBUCAM_DATA_DIR=/data
 VOLUME /data
 WORKDIR /data
 USER bambucam
-# 8090 HTTP (web page, snapshot, MJPEG, HLS, API), 8554 RTSP, 6000 native chamber and 8883 the
+# 8090 HTTP (web page, snapshot, MJPEG, HLS, WHEP, API), 8554 RTSP, 6000 native chamber and 8883 the
 # printer's MQTT re-served (6001, 8884, ... for further printers), 322 native RTSPS, and 8555/udp for
-# WebRTC once bambucam has that output.
+# WebRTC media (docs/webrtc.md: also set webrtc.candidates to the host's address).
 EXPOSE 8090/tcp 8554/tcp 6000/tcp 322/tcp 8555/udp 8883/tcp
 # BAMBUCAM_HTTP_PORT, when set, moves the HTTP port and this check with it.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.BAMBUCAM_HTTP_PORT||8090)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

@@ -127,6 +127,8 @@ async function main(): Promise<void> {
   const loaded = buildConfig({
     http: { port: 0, host: '127.0.0.1' },
     rtsp: { port: 0, host: '127.0.0.1' },
+    // The page plays HLS here (bench/webrtc-latency.ts compares it with WebRTC).
+    webrtc: { enabled: false },
     printers: [...fleet, ...rtsps].map((p) => p.configEntry()),
   });
   const app = new App({ config: loaded.config });

@@ -5,6 +5,7 @@
 import type { NativeMqttTuning } from './serve/native-mqtt/mqtt-server';
 import type { ViewerLimits } from './serve/rtsp/viewer';
 import type { MqttLinkTuning } from './source/mqtt-link';
+import type { WebrtcTuning } from './webrtc/webrtc-output';
 
 export interface WorkerTuning {
   backoffMs?: number[];
@@ -41,6 +42,8 @@ export interface AppTuning extends WorkerTuning {
   wallStallMs?: number;
   wallPingMs?: number;
   wallStatusIntervalMs?: number;
+  /** WebRTC peers: connect and silence timeouts, parameter-set wait, keyframe request rate. */
+  webrtc?: WebrtcTuning;
   /** The native MQTT servers (src/serve/native-mqtt/): timeouts, client limits, command rate. */
   nativeMqtt?: NativeMqttTuning;
 }

@@ -15,6 +15,10 @@ const FLAGS = [
   '--disable-component-update',
   '--disable-sync',
   '--no-first-run',
+  // WebRTC on loopback only: gather the loopback interface, and announce real addresses instead of
+  // mDNS names (registering those sends multicast packets).
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];
 
 export async function launchBrowser(): Promise<Browser> {

@@ -1,6 +1,7 @@
 /** convict formats with messages that say the rule in plain words. */
 import { isIP } from 'node:net';
 import { modelByName } from '../protocol/models';
+import { isCandidateText } from '../webrtc/announce';
 
 function fail(message: string): never {
   throw new Error(message);
@@ -126,6 +127,15 @@ export const formats = {
   idleSeconds(value: unknown): void {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > 3600)
       fail('must be a number of seconds from 1 to 3600');
+  },
+  candidates(value: unknown): void {
+    if (!Array.isArray(value)) fail('must be a list of IP addresses, each optionally with :port');
+    value.forEach((c, i) => {
+      if (!isCandidateText(c))
+        fail(
+          `[${i}] must be an IP address, optionally with :port (192.168.1.20, 192.168.1.20:18555, [fd00::2]:18555)`,
+        );
+    });
   },
   array(value: unknown): void {
     if (!Array.isArray(value)) fail('must be a list');

@@ -8,6 +8,7 @@ import convict from 'convict';
 import YAML from 'yaml';
 import { registerSecret } from '../log';
 import { type CameraKind, modelByName } from '../protocol/models';
+import type { WebrtcConfig } from '../webrtc/webrtc-output';
 import { gatewaySchema, printerSchema } from './schema';
 
 export interface NativeOutputConfig {
@@ -73,6 +74,7 @@ export interface GatewayConfig {
   /** Seconds within which a transcoder or HLS muxer stops after its last viewer left. */
   idleStopS: number;
   homeassistant: HomeAssistantConfig;
+  webrtc: WebrtcConfig;
   printers: PrinterConfig[];
 }
 
@@ -211,6 +213,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     data_dir: string;
     idle_stop_s: number;
     log: GatewayConfig['log'];
+    webrtc: WebrtcConfig;
     homeassistant: {
       url: string | null;
       username: string | null;
@@ -274,6 +277,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
       log: base.log,
       idleStopS: base.idle_stop_s,
       homeassistant,
+      webrtc: { ...base.webrtc, candidates: [...base.webrtc.candidates] },
       printers,
     },
     problems,

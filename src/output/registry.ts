@@ -11,11 +11,13 @@ import { nativeMqttOutput } from '../serve/native-mqtt/output';
 import { nativeRtspsOutput } from '../serve/rtsp/native-rtsps-output';
 import { rtspOutput } from '../serve/rtsp/rtsp-output';
 import { wallOutput } from '../wall/wall-output';
+import { webrtcOutput } from '../webrtc/webrtc-output';
 import type { OutputFactory } from './output';
 
 export const OUTPUTS: OutputFactory[] = [
   httpOutput,
   hlsOutput,
+  webrtcOutput,
   rtspOutput,
   nativeRtspsOutput,
   nativeChamberOutput,

@@ -34,6 +34,11 @@ export interface SimulatedChamberOptions {
   height?: number;
   quality?: number;
   maxConnections?: number;
+  /**
+   * Latency benchmarks: draw the machine-readable clock (src/simulator/timecode.ts) and send each
+   * picture as soon as it is drawn (a camera sends what it has just captured), not on the next tick.
+   */
+  timecode?: boolean;
   /** Reuse a certificate (generating an RSA key takes a moment). */
   identity?: KeyAndCert;
 }
@@ -169,8 +174,8 @@ export class SimulatedChamberCamera {
   }
 
   private render(): Promise<Buffer> {
-    const { name, width, height, quality } = this.opts;
-    return renderPicture({ name, frame: this.seq, time: new Date(), width, height }, quality);
+    const { name, width, height, quality, timecode } = this.opts;
+    return renderPicture({ name, frame: this.seq, time: new Date(), width, height, timecode }, quality);
   }
 
   private tick(): void {
@@ -182,12 +187,17 @@ export class SimulatedChamberCamera {
       this.render()
         .then((pic) => {
           this.picture = pic;
+          if (this.opts.timecode) this.sendPicture();
         })
         .catch((err) => this.log.error(`render failed: ${err.message}`))
         .finally(() => {
           this.rendering = false;
         });
     }
+    if (!this.opts.timecode) this.sendPicture();
+  }
+
+  private sendPicture(): void {
     if (this.stalled || !this.picture || this.streams.size === 0) return;
     const seq = ++this.seq;
     const jpeg = insertComment(this.picture, `bambucam-sim seq=${seq} t=${preciseNow().toFixed(3)}`);

@@ -81,6 +81,8 @@ describe('the Home Assistant card in a real browser', () => {
     gw = await startGateway([spec({ name: 'Garage P1S', fps: 5 })], {
       rtsps: [rtspsSpec({ name: 'Lab X1C' })],
       tuning: { hlsIdleStopMs: 1500 },
+      // This test is about HLS: the card's WHEP offer gets 503 and it falls back (player-webrtc.test.ts tests WebRTC).
+      config: { webrtc: { enabled: false } },
     });
     const h = await startHost(`${gw.base}/bambucam-card.js`);
     host = h.server;
@@ -135,8 +137,9 @@ describe('the Home Assistant card in a real browser', () => {
     expect(await tryConfig({ type: 'custom:bambucam-card', url: 'ftp://x' })).toMatch(
       /http:\/\/ or https:\/\//,
     );
+    expect(await tryConfig({ type: 'custom:bambucam-card', url: gw.base, mode: 'webrtc' })).toBeNull();
     expect(await tryConfig({ type: 'custom:bambucam-card', url: gw.base, mode: 'tv' })).toMatch(
-      /`mode` must be one of auto, hls, mjpeg, snapshot, wall/,
+      /`mode` must be one of auto, webrtc, hls, mjpeg, snapshot, wall/,
     );
     expect(await tryConfig({ type: 'custom:bambucam-card', url: gw.base, mode: 'wall', fps: 0 })).toMatch(
       /`fps` must be a number from 0.1 to 30/,

@@ -53,6 +53,8 @@ describe('web page in a real browser', () => {
     gw = await startGateway([spec({ name: 'Garage P1S', fps: 5 }), spec({ name: 'Studio A1', fps: 5 })], {
       rtsps: [rtspsSpec({ name: 'Lab X1C' })],
       entry: (p) => (p.spec.name === 'Studio A1' ? { access_code: 'wrongcode' } : {}),
+      // This test is about HLS; with WebRTC on, the page prefers it (test/e2e/player-webrtc.test.ts).
+      config: { webrtc: { enabled: false } },
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const requests: string[] = [];

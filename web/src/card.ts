@@ -1,6 +1,6 @@
 /**
  * `custom:bambucam-card`: a Home Assistant dashboard (Lovelace) card showing one printer's camera
- * through bambucam: HLS with hls.js (bundled in this one file), MJPEG and snapshot fallbacks, the
+ * through bambucam: WebRTC (WHEP), else LL-HLS with hls.js (bundled in this one file), MJPEG and snapshot fallbacks, the
  * source state. Pauses while the tab is hidden and tears down when removed from the page.
  *
  * `mode: wall` is the cheap mode for dashboards with many printers: the printer's own pictures over
@@ -12,12 +12,12 @@
  * type: custom:bambucam-card
  * url: http://192.168.1.10:8090   # bambucam
  * printer: garage-p1s              # optional: the first printer
- * mode: auto                       # auto | hls | mjpeg | snapshot | wall
+ * mode: auto                       # auto (WebRTC, then LL-HLS, MJPEG, snapshots) | webrtc | hls | mjpeg | snapshot | wall
  * fps: 1                           # optional, wall mode: at most this many pictures a second
  * resize: true                     # optional, wall mode: pictures at the card's width (fewer bytes)
  * ```
  */
-import { type ActiveMode, CameraPlayer, type PlayMode } from './player';
+import { type ActiveMode, CameraPlayer, type PlayerUrls, type PlayMode } from './player';
 import { type PrinterStatus, type SourceState, STATE_TEXT } from './status';
 import { PictureView, WallClient, type Watch } from './wall-client';
 
@@ -35,7 +35,7 @@ export interface BambucamCardConfig {
 }
 
 /** Every mode `mode:` accepts: a new player mode is one more entry here. */
-const MODES: readonly CardMode[] = ['auto', 'hls', 'mjpeg', 'snapshot', 'wall'];
+const MODES: readonly CardMode[] = ['auto', 'webrtc', 'hls', 'mjpeg', 'snapshot', 'wall'];
 const STATUS_POLL_MS = 5000;
 
 type ValidConfig = Required<Omit<BambucamCardConfig, 'title' | 'printer' | 'fps'>> & {
@@ -110,12 +110,6 @@ const STYLE = `
           background: rgba(0,0,0,.6); color: #ffb4b4; font-size: 13px; }
   .note:empty { display: none; }
 `;
-
-interface PlayerUrls {
-  hls: string;
-  mjpeg: string;
-  snapshot: string;
-}
 
 /** What a card shows in its view: a player (PlayMode) or a wall tile. */
 interface CardView {
@@ -337,6 +331,7 @@ export class BambucamCard extends HTMLElement {
     const c = this.config!;
     const base = printer ? `${c.url}/printers/${encodeURIComponent(printer)}` : c.url;
     return {
+      whep: `${base}/whep`,
       hls: `${base}/hls/index.m3u8`,
       mjpeg: `${base}/stream.mjpeg`,
       snapshot: `${base}/snapshot.jpg`,
@@ -440,7 +435,7 @@ if (!customElements.get('bambucam-card')) {
     type: 'bambucam-card',
     name: 'bambucam camera',
     description:
-      'Live camera of a BambuLab printer through bambucam: HLS, with MJPEG and snapshot fallbacks, or the camera wall pictures (mode: wall).',
+      'Live camera of a BambuLab printer through bambucam: WebRTC, with LL-HLS, MJPEG and snapshot fallbacks, or the camera wall pictures (mode: wall).',
     preview: false,
     documentationURL: 'https://github.com/bambucam/bambucam/blob/main/docs/hls-and-card.md',
   });

@@ -19,7 +19,13 @@ interface PageTile {
   watch: Watch;
 }
 
-const MODE_TEXT: Record<ActiveMode, string> = { hls: 'HLS', mjpeg: 'MJPEG', snapshot: 'snapshots', none: '' };
+const MODE_TEXT: Record<ActiveMode, string> = {
+  webrtc: 'WebRTC',
+  hls: 'HLS',
+  mjpeg: 'MJPEG',
+  snapshot: 'snapshots',
+  none: '',
+};
 
 const wallEl = document.getElementById('wall') as HTMLElement;
 const summary = document.getElementById('summary') as HTMLElement;
