@@ -53,12 +53,23 @@ export interface HomeAssistantConfig {
   imageIntervalS: number;
 }
 
+/** Per-address limits of the outputs' listeners (src/serve/guard), in ms. */
+export interface LimitsConfig {
+  pendingPerAddress: number;
+  pendingTotal: number;
+  failuresBeforeDelay: number;
+  failureWindowMs: number;
+  delaysMs: number[];
+  refuseMs: number;
+}
+
 export interface GatewayConfig {
   http: { port: number; host: string };
   rtsp: { port: number; host: string; users: { username: string; password: string }[] };
   /** Absolute path of the directory for bambucam's own state (CA, certificates). */
   dataDir: string;
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  limits: LimitsConfig;
   homeassistant: HomeAssistantConfig;
   printers: PrinterConfig[];
 }
@@ -184,7 +195,7 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
 export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(
-      'configuration: must be a mapping of keys (http, rtsp, log, homeassistant, printers)',
+      'configuration: must be a mapping of keys (http, rtsp, limits, log, homeassistant, printers)',
     );
   }
   const base = validated<{
@@ -192,6 +203,14 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     rtsp: GatewayConfig['rtsp'];
     data_dir: string;
     log: GatewayConfig['log'];
+    limits: {
+      pending_per_address: number;
+      pending_total: number;
+      failures_before_delay: number;
+      failure_window_s: number;
+      delays_s: number[];
+      refuse_s: number;
+    };
     homeassistant: {
       url: string | null;
       username: string | null;
@@ -239,6 +258,14 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
       rtsp: base.rtsp,
       dataDir: resolve(base.data_dir),
       log: base.log,
+      limits: {
+        pendingPerAddress: base.limits.pending_per_address,
+        pendingTotal: base.limits.pending_total,
+        failuresBeforeDelay: base.limits.failures_before_delay,
+        failureWindowMs: base.limits.failure_window_s * 1000,
+        delaysMs: base.limits.delays_s.map((s) => s * 1000),
+        refuseMs: base.limits.refuse_s * 1000,
+      },
       homeassistant,
       printers,
     },

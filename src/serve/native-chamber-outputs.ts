@@ -60,6 +60,7 @@ export class NativeChamberOutputs {
           codes: codes.filter((c): c is string => !!c),
           log: plog,
           authTimeoutMs: this.opts.authTimeoutMs,
+          limits: config.limits,
         });
         this.servers.set(printer.id, server);
         worker.native.chamber = () => server.status();

@@ -1,12 +1,23 @@
 /** GET /metrics: Prometheus text, read from the workers at scrape time. */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { PrinterWorker } from '../../worker';
+import { type GuardStatusJson, guardStatusOf } from '../guard/address-guard';
 
 /** Counters of both hubs: JPEG outputs (mjpeg, snapshot, encoder, ...) and H.264 ones (rtsp, native_rtsps, decoder). */
 function outputs(
   w: PrinterWorker,
 ): [string, { viewers: number; delivered: number; dropped: number; stalled: number }][] {
   return [...Object.entries(w.hub.outputCounters()), ...Object.entries(w.h264.outputCounters())];
+}
+
+/** The guards of a worker's native servers, by output name as the hub counts it ('native' is :6000). */
+function guards(w: PrinterWorker): [string, GuardStatusJson][] {
+  const out: [string, GuardStatusJson][] = [];
+  for (const [name, status] of Object.entries(w.native)) {
+    const guard = guardStatusOf(status());
+    if (guard) out.push([name === 'chamber' ? 'native' : `native_${name}`, guard]);
+  }
+  return out;
 }
 
 export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: () => number): Registry {
@@ -100,6 +111,76 @@ export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: (
       },
     });
   }
+  // Per-address limits (issue 13): what strangers tried on each output's port.
+  const guardCounter = (
+    name: string,
+    help: string,
+    read: (g: GuardStatusJson) => [Record<string, string>, number][],
+    labels: string[] = [],
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['printer', 'output', ...labels],
+      registers: [registry],
+      collect() {
+        this.reset();
+        each((w) => {
+          for (const [output, g] of guards(w))
+            for (const [extra, n] of read(g)) this.inc({ printer: w.id, output, ...extra }, n);
+        });
+      },
+    });
+  guardCounter('bambucam_auth_failures_total', 'Wrong codes or credentials offered to an output.', (g) => [
+    [{}, g.failures],
+  ]);
+  guardCounter('bambucam_auth_delayed_total', 'Verdicts delayed because the address failed before.', (g) => [
+    [{}, g.delayed],
+  ]);
+  guardCounter(
+    'bambucam_connections_refused_total',
+    'Connections closed at once: from a blocked address, or over the per-address or total limit of connections not yet authenticated.',
+    (g) => [
+      [{ reason: 'blocked' }, g.refused_blocked],
+      [{ reason: 'address_limit' }, g.refused_address_limit],
+      [{ reason: 'total_limit' }, g.refused_total_limit],
+    ],
+    ['reason'],
+  );
+  guardCounter(
+    'bambucam_connections_evicted_total',
+    'Connections not yet authenticated closed to make room for a newcomer from a quieter address.',
+    (g) => [[{}, g.evicted]],
+  );
+  guardCounter(
+    'bambucam_connections_abandoned_total',
+    'Connections closed without offering credentials (silent, timed out, not the protocol).',
+    (g) => [[{}, g.abandoned]],
+  );
+  new Gauge({
+    name: 'bambucam_connections_unauthenticated',
+    help: 'Connections waiting to authenticate now.',
+    labelNames: ['printer', 'output'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((w) => {
+        for (const [output, g] of guards(w)) this.set({ printer: w.id, output }, g.pending);
+      });
+    },
+  });
+  new Gauge({
+    name: 'bambucam_addresses_blocked',
+    help: 'Remote addresses refused now after too many failures.',
+    labelNames: ['printer', 'output'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((w) => {
+        for (const [output, g] of guards(w)) this.set({ printer: w.id, output }, g.addresses_blocked);
+      });
+    },
+  });
   new Counter({
     name: 'bambucam_snapshot_resizes_total',
     help: 'Resized snapshots computed (one per frame and size, shared by all requests).',
