@@ -333,7 +333,9 @@ export class RtspServer {
     body?: Buffer,
   ): void {
     if (conn.socket.destroyed) return;
-    const base: HeaderValues = { CSeq: req.headers.cseq ?? '0' };
+    // Echo only a CSeq that is one (digits); anything else a client sends is never repeated back.
+    const cseq = req.headers.cseq;
+    const base: HeaderValues = { CSeq: cseq && /^\d{1,9}$/.test(cseq) ? cseq : '0' };
     base.Date = new Date().toUTCString();
     if (this.opts.live555) base.Server = 'LIVE555 Streaming Media v2021.08.24';
     else base.Server = 'bambucam';

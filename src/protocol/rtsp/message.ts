@@ -108,10 +108,20 @@ export class RtspStreamParser {
 
 export type HeaderValues = Record<string, string | number | string[]>;
 
+/** Header names are tokens (RFC 2326 §15). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Values are visible characters, spaces and tabs: no CR, LF or NUL, so no value can add a line. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** The header lines; a header whose name or value is not valid is left out (never sent half-checked). */
 function headerBlock(headers: HeaderValues, body: Buffer | undefined): string {
   let out = '';
   for (const [name, value] of Object.entries(headers)) {
-    for (const v of Array.isArray(value) ? value : [value]) out += `${name}: ${v}\r\n`;
+    if (!TOKEN.test(name)) continue;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      const text = String(v);
+      if (FIELD_VALUE.test(text)) out += `${name}: ${text}\r\n`;
+    }
   }
   if (body?.length) out += `Content-Length: ${body.length}\r\n`;
   return out;

@@ -20,7 +20,10 @@ function guards(w: PrinterWorker): [string, GuardStatusJson][] {
   return out;
 }
 
-export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: () => number): Registry {
+export function createMetrics(
+  workers: () => PrinterWorker[],
+  resizer: { resizes: number; queue: { refused: number } },
+): Registry {
   const registry = new Registry();
   const each = (fn: (w: PrinterWorker) => void) => {
     for (const w of workers()) fn(w);
@@ -187,7 +190,16 @@ export function createMetrics(workers: () => PrinterWorker[], snapshotResizes: (
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(snapshotResizes());
+      this.inc(resizer.resizes);
+    },
+  });
+  new Counter({
+    name: 'bambucam_snapshot_resizes_refused_total',
+    help: 'Resize requests answered 503 because too many resizes were running and waiting.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(resizer.queue.refused);
     },
   });
   return registry;

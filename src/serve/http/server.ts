@@ -22,6 +22,8 @@ export interface HttpOptions {
   webDir?: string;
   /** Directory of the built bundles (page.js, bambucam-card.js); default: dist/web/. */
   bundleDir?: string;
+  /** Resizes snapshots (and MJPEG pictures for slow viewers); default: a new one. */
+  resizer?: SnapshotResizer;
 }
 
 type PrinterRoute = (req: Request, res: Response, worker: PrinterWorker) => void | Promise<void>;
@@ -39,7 +41,7 @@ export function createHttpApp(opts: HttpOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const resizer = new SnapshotResizer();
+  const resizer = opts.resizer ?? new SnapshotResizer();
   const snapshot = snapshotHandler(resizer, opts.snapshotWaitMs ?? SNAPSHOT_WAIT_MS);
   const mjpeg = mjpegHandler(opts.mjpegResendMs ?? MJPEG_RESEND_MS);
   const first = () => workers.values().next().value as PrinterWorker | undefined;
@@ -92,10 +94,7 @@ export function createHttpApp(opts: HttpOptions): express.Express {
     const states = [...workers.values()].map((w) => ({ id: w.id, state: w.status.state }));
     res.set('Cache-Control', 'no-store').json({ ok: true, printers: states });
   });
-  const metrics = createMetrics(
-    () => [...workers.values()],
-    () => resizer.resizes,
-  );
+  const metrics = createMetrics(() => [...workers.values()], resizer);
   app.get('/metrics', async (_req, res, next) => {
     try {
       res.set('Content-Type', metrics.contentType).send(await metrics.metrics());
@@ -129,7 +128,10 @@ export function createHttpApp(opts: HttpOptions): express.Express {
     perPrinter((_req, res) => sendError(res, 404, 'not_found', 'no such route'), byId),
   );
   app.use((_req: Request, res: Response) => sendError(res, 404, 'not_found', 'no such route'));
-  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    // A malformed escape in the path (/printers/%ZZ/...) is the client's mistake, not ours.
+    if (err instanceof URIError || err.status === 400)
+      return sendError(res, 400, 'bad_request', 'malformed percent-escape in the URL');
     log.error(`request failed: ${err.message}`);
     sendError(res, 500, 'internal', 'internal error; see the gateway log');
   });
