@@ -26,6 +26,8 @@ import type { KeyAndCert } from '../tls/certs';
 import { limitRecordSize, writeChamberFrame } from './chamber-frame-writer';
 import { AddressGuard, type GuardLimits, type GuardStatusJson } from './guard/address-guard';
 import { describeListenError } from './listen-error';
+import { FreshPacer, type PacerStatusJson } from './pacing/fresh-pacer';
+import { type KernelQueues, sharedKernelQueues } from './pacing/kernel-queues';
 
 export const AUTH_TIMEOUT_MS = 10_000;
 /** Authenticated viewers per printer; more are closed after authenticating, so memory stays bounded. */
@@ -52,6 +54,8 @@ export interface ChamberServerOptions {
   maxViewers?: number;
   /** Per-address limits on connections that have not authenticated (defaults: DEFAULT_GUARD_LIMITS). */
   limits?: Partial<GuardLimits>;
+  /** Where the pacing of slow viewers reads the kernel's queues; null: no pacing. Default: shared. */
+  kernelQueues?: KernelQueues | null;
 }
 
 export type ChamberServerState = 'starting' | 'listening' | 'failed' | 'stopped';
@@ -61,6 +65,8 @@ export interface NativeViewerJson {
   since: string;
   frames_sent: number;
   frames_dropped: number;
+  /** Pacing of this viewer: a slow one gets fewer, fresh pictures. */
+  pacing: PacerStatusJson;
 }
 
 export interface ChamberServerStatusJson {
@@ -83,6 +89,7 @@ interface Viewer {
   since: number;
   framesSent: number;
   sub: Subscription | null;
+  pacer: FreshPacer;
 }
 
 const digest = (code: string) => createHash('sha256').update(code, 'latin1').digest();
@@ -163,6 +170,7 @@ export class ChamberServer {
         since: new Date(v.since).toISOString(),
         frames_sent: v.framesSent,
         frames_dropped: v.sub?.dropped ?? 0,
+        pacing: v.pacer.status(),
       })),
       connections_total: this.connectionsTotal,
       auth_failures: this.guard.status().failures,
@@ -212,7 +220,7 @@ export class ChamberServer {
         socket.destroy();
         return;
       }
-      viewer = this.addViewer(socket, remote);
+      viewer = this.addViewer(socket, raw, remote);
     };
     const onData = (chunk: Buffer) => {
       if (viewer || judging) return; // a client says nothing after auth; whatever it sends is read and ignored
@@ -235,6 +243,7 @@ export class ChamberServer {
       raw.destroy();
       if (!viewer) return;
       viewer.sub?.unsubscribe();
+      viewer.pacer.close();
       this.viewers.delete(viewer);
       this.opts.log.info(`viewer ${remote} left after ${viewer.framesSent} frames`);
     });
@@ -250,20 +259,34 @@ export class ChamberServer {
     return match && auth.user === CHAMBER_USER;
   }
 
-  private addViewer(socket: TLSSocket, remote: string): Viewer {
+  private addViewer(socket: TLSSocket, raw: Socket, remote: string): Viewer {
     limitRecordSize(socket);
     socket.setNoDelay(true);
-    const viewer: Viewer = { socket, remote, since: Date.now(), framesSent: 0, sub: null };
+    const kernel = this.opts.kernelQueues === undefined ? sharedKernelQueues() : this.opts.kernelQueues;
+    const viewer: Viewer = {
+      socket,
+      remote,
+      since: Date.now(),
+      framesSent: 0,
+      sub: null,
+      pacer: new FreshPacer(raw, kernel),
+    };
     this.viewers.add(viewer);
     this.opts.log.info(`viewer ${remote} connected (${this.viewers.size} now)`);
     viewer.sub = this.opts.hub.subscribe(
       {
         send: (frame, done) => {
-          writeChamberFrame(socket, this.jfifOf(frame), (ok) => {
-            if (!ok) return;
-            viewer.framesSent++;
-            done();
-          });
+          const jpeg = this.jfifOf(frame);
+          // Done when the kernel has passed the picture on (slow viewers), not when it took it.
+          viewer.pacer.deliver(
+            jpeg.length,
+            (written) =>
+              writeChamberFrame(socket, jpeg, (ok) => {
+                if (ok) viewer.framesSent++;
+                written(ok);
+              }),
+            done,
+          );
         },
         close: (reason) => {
           this.opts.log.info(`viewer ${remote} dropped: ${reason}`);

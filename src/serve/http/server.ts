@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../log';
 import type { PrinterWorker } from '../../worker';
+import { type KernelQueues, sharedKernelQueues } from '../pacing/kernel-queues';
 import { allowCors, hlsPlaylist, hlsSegment } from './hls';
 import { createMetrics } from './metrics';
 import { MJPEG_RESEND_MS, mjpegHandler } from './mjpeg';
@@ -24,6 +25,8 @@ export interface HttpOptions {
   bundleDir?: string;
   /** Resizes snapshots (and MJPEG pictures for slow viewers); default: a new one. */
   resizer?: SnapshotResizer;
+  /** Where the pacing of slow MJPEG viewers reads the kernel's queues; null: no pacing. Default: shared. */
+  kernelQueues?: KernelQueues | null;
 }
 
 type PrinterRoute = (req: Request, res: Response, worker: PrinterWorker) => void | Promise<void>;
@@ -43,7 +46,8 @@ export function createHttpApp(opts: HttpOptions): express.Express {
   app.set('etag', false);
   const resizer = opts.resizer ?? new SnapshotResizer();
   const snapshot = snapshotHandler(resizer, opts.snapshotWaitMs ?? SNAPSHOT_WAIT_MS);
-  const mjpeg = mjpegHandler(opts.mjpegResendMs ?? MJPEG_RESEND_MS);
+  const kernel = opts.kernelQueues === undefined ? sharedKernelQueues() : opts.kernelQueues;
+  const mjpeg = mjpegHandler(resizer, kernel, opts.mjpegResendMs ?? MJPEG_RESEND_MS);
   const first = () => workers.values().next().value as PrinterWorker | undefined;
 
   const perPrinter =

@@ -1,0 +1,187 @@
+import { createServer, type Server, Socket } from 'node:net';
+import { FreshPacer } from '../../src/serve/pacing/fresh-pacer';
+import { KernelQueues } from '../../src/serve/pacing/kernel-queues';
+import { canonicalIp, connectionKey, parseProcNetTcp } from '../../src/serve/pacing/proc-net-tcp';
+
+describe('parseProcNetTcp', () => {
+  const tcp4 = [
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 0100007F:1F9A 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1 0',
+    '   1: 0100007F:1F9A 0200007F:C350 01 0001E240:00000000 01:00000014 00000000  1000        0 2 1 0',
+    '   2: 6401A8C0:1770 1401A8C0:D431 01 00000000:00000010 00:00000000 00000000  1000        0 3 1 0',
+    '   3: garbage line',
+    '   4: 0100007F:ZZZZ 0200007F:C350 01 00000010:00000000 00:00000000 00000000  1000        0 4 1 0',
+  ].join('\n');
+  const tcp6 = [
+    '  sl  local_address                         remote_address                        st tx_queue rx_queue',
+    // ::ffff:127.0.0.1 port 8090 ← ::ffff:127.0.0.1 port 40000, 4096 bytes queued
+    '   0: 0000000000000000FFFF00000100007F:1F9A 0000000000000000FFFF00000100007F:9C40 01 00001000:00000000 00:00000000 00000000 0 0 5',
+    // 2001:db8::1 port 6000 ← 2001:db8::2 port 50000
+    '   1: B80D0120000000000000000001000000:1770 B80D0120000000000000000002000000:C350 01 00000007:00000000 00:00000000 00000000 0 0 6',
+  ].join('\n');
+
+  test('established connections with their tx_queue, IPv4, IPv4-mapped and IPv6 (little-endian host)', () => {
+    const table = parseProcNetTcp(tcp6, true, parseProcNetTcp(tcp4, true));
+    expect(Object.fromEntries(table)).toEqual({
+      [connectionKey('127.0.0.1', 8090, '127.0.0.2', 50000)]: 123456,
+      [connectionKey('192.168.1.100', 6000, '192.168.1.20', 54321)]: 0,
+      [connectionKey('127.0.0.1', 8090, '127.0.0.1', 40000)]: 4096,
+      [connectionKey(canonicalIp('2001:db8::1')!, 6000, canonicalIp('2001:db8::2')!, 50000)]: 7,
+    });
+  });
+
+  test('a big-endian host prints words in network order', () => {
+    const line = '   1: 7F000001:1F9A 7F000002:C350 01 00000005:00000000 00:00000000 00000000 0 0 2';
+    expect([...parseProcNetTcp(line, false)]).toEqual([
+      [connectionKey('127.0.0.1', 8090, '127.0.0.2', 50000), 5],
+    ]);
+  });
+
+  test('canonical addresses match what Node reports', () => {
+    expect(canonicalIp('::ffff:10.0.0.1')).toBe('10.0.0.1');
+    expect(canonicalIp('::1')).toBe('0:0:0:0:0:0:0:1');
+    expect(canonicalIp('not an address')).toBeNull();
+  });
+});
+
+describe('KernelQueues on this machine', () => {
+  let server: Server;
+  let accepted: Socket;
+  let client: Socket;
+  beforeEach(async () => {
+    const got = new Promise<Socket>((resolve) => {
+      server = createServer(resolve);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    client = new Socket().connect((server.address() as { port: number }).port, '127.0.0.1');
+    accepted = await got;
+  });
+  afterEach(async () => {
+    client.destroy();
+    accepted.destroy();
+    await new Promise((r) => server.close(r));
+  });
+
+  test('reports bytes a paused peer has not taken, and none once it reads them', async () => {
+    const kernel = new KernelQueues();
+    expect(await kernel.queued(accepted)).toBe(0);
+    client.pause();
+    const chunk = Buffer.alloc(256 * 1024, 7);
+    for (let i = 0; i < 8; i++) accepted.write(chunk);
+    await new Promise((r) => setTimeout(r, 100));
+    const queued = await kernel.queued(accepted);
+    // What the kernel holds is what the peer's receive window could not take.
+    expect(queued).toBeGreaterThan(100_000);
+    expect(queued).toBeLessThanOrEqual(8 * chunk.length);
+    let got = 0;
+    client.on('data', (d: Buffer) => {
+      got += d.length;
+    });
+    client.resume();
+    while (got < 8 * chunk.length) await new Promise((r) => setTimeout(r, 20));
+    expect(await kernel.queued(accepted)).toBe(0);
+    // Many sockets asking at once share one read of the files.
+    const before = kernel.reads;
+    await Promise.all(Array.from({ length: 50 }, () => kernel.queued(accepted)));
+    expect(kernel.reads - before).toBe(1);
+  });
+
+  test('answers null without /proc (other systems) and for sockets it does not know', async () => {
+    const none = new KernelQueues(['/nonexistent/tcp']);
+    expect(await none.queued(accepted)).toBeNull();
+    expect(none.available).toBe(false);
+    expect(await new KernelQueues().queued(new Socket())).toBeNull();
+  });
+});
+
+/** A kernel whose queue for the one socket is set by the test. */
+class FakeKernel {
+  available = true;
+  queue = 0;
+  asked = 0;
+  queued(): Promise<number | null> {
+    this.asked++;
+    return Promise.resolve(this.queue);
+  }
+}
+
+describe('FreshPacer', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  test('a viewer that keeps up is never held; one that falls behind waits for the kernel, then recovers', async () => {
+    const kernel = new FakeKernel();
+    const socket = new Socket();
+    const pacer = new FreshPacer(socket, kernel as unknown as KernelQueues);
+    const nexts: number[] = [];
+    const send = (bytes: number) =>
+      pacer.deliver(
+        bytes,
+        (written) => written(true),
+        () => nexts.push(bytes),
+      );
+    send(10_000);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(nexts).toEqual([10_000]);
+    expect(pacer.status().paced).toBe(false);
+
+    // The check finds more queued than the picture just written: behind, so paced from now on.
+    kernel.queue = 30_000;
+    await jest.advanceTimersByTimeAsync(600);
+    send(10_000);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(nexts).toHaveLength(2); // this one still went at once; the check came after it
+    expect(pacer.status().paced).toBe(true);
+    send(10_000);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(nexts).toHaveLength(2); // held while the kernel holds 30 KB
+    // The kernel drains 10 KB per 500 ms: the rate is measured and the picture goes at the low mark.
+    for (let i = 0; i < 6 && nexts.length < 3; i++) {
+      kernel.queue = Math.max(0, kernel.queue - 10_000);
+      await jest.advanceTimersByTimeAsync(500);
+    }
+    expect(nexts).toHaveLength(3);
+    expect(pacer.status().waits).toBe(1);
+    const rate = pacer.status().drain_bytes_per_s;
+    expect(rate).toBeGreaterThan(10_000);
+    expect(rate).toBeLessThan(40_000);
+    expect(pacer.pictureBudget(1000)).toBeCloseTo(rate ?? 0, -3);
+
+    // Five pictures in a row that drained at once: fast again.
+    kernel.queue = 0;
+    for (let i = 0; i < 5; i++) {
+      send(1000);
+      await jest.advanceTimersByTimeAsync(25);
+    }
+    expect(nexts).toHaveLength(8);
+    expect(pacer.status().paced).toBe(false);
+  });
+
+  test('a closed pacer or a failed write never calls next', async () => {
+    const kernel = new FakeKernel();
+    const pacer = new FreshPacer(new Socket(), kernel as unknown as KernelQueues);
+    const next = jest.fn();
+    pacer.deliver(100, (written) => written(false), next);
+    pacer.close();
+    pacer.deliver(100, (written) => written(true), next);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(next).not.toHaveBeenCalled();
+  });
+
+  test('without /proc it measures the rate from writes that blocked, and never waits', async () => {
+    const pacer = new FreshPacer(new Socket(), null);
+    const next = jest.fn();
+    for (let i = 0; i < 4; i++) {
+      pacer.deliver(
+        8000,
+        (written) => {
+          setTimeout(() => written(true), 250); // the kernel buffer was full: 8 KB per 250 ms
+        },
+        next,
+      );
+      await jest.advanceTimersByTimeAsync(250);
+    }
+    expect(next).toHaveBeenCalledTimes(4);
+    expect(pacer.status().drain_bytes_per_s).toBe(32_000);
+  });
+});
