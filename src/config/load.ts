@@ -191,6 +191,26 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
   };
 }
 
+/**
+ * The dotted path of a value that contains itself (a YAML alias inside its own anchor), or null.
+ * convict would walk such a value forever.
+ */
+function selfReference(value: unknown, path: string, within: Set<object>): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  if (within.has(value)) return path || 'configuration';
+  within.add(value);
+  for (const [key, child] of Object.entries(value)) {
+    const found = selfReference(
+      child,
+      Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key,
+      within,
+    );
+    if (found) return found;
+  }
+  within.delete(value);
+  return null;
+}
+
 /** Validate a parsed configuration object. Global errors throw; bad printers become `problems`. */
 export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -198,6 +218,8 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
       'configuration: must be a mapping of keys (http, rtsp, limits, log, homeassistant, printers)',
     );
   }
+  const loop = selfReference(raw, '', new Set());
+  if (loop) throw new ConfigError(`${loop}: refers to itself (a YAML alias inside its own anchor)`);
   const base = validated<{
     http: GatewayConfig['http'];
     rtsp: GatewayConfig['rtsp'];

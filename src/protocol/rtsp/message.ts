@@ -183,8 +183,12 @@ export function parseTransports(header: string): TransportSpec[] {
       const lower: 'tcp' | 'udp' = proto.endsWith('/TCP') ? 'tcp' : 'udp';
       let interleaved: [number, number] | null = null;
       for (const p of parts) {
-        const m = /^interleaved=(\d+)(?:-(\d+))?$/i.exec(p);
-        if (m) interleaved = [Number(m[1]), m[2] === undefined ? Number(m[1]) + 1 : Number(m[2])];
+        const m = /^interleaved=(\d{1,3})(?:-(\d{1,3}))?$/i.exec(p);
+        const pair: [number, number] | null = m
+          ? [Number(m[1]), m[2] === undefined ? Number(m[1]) + 1 : Number(m[2])]
+          : null;
+        // Channels are one byte on the wire ($, channel, length): anything else is no channel pair.
+        if (pair && pair[0] <= 255 && pair[1] <= 255) interleaved = pair;
       }
       return { lower, interleaved, multicast: parts.some((p) => p.toLowerCase() === 'multicast'), raw };
     });
