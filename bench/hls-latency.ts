@@ -173,11 +173,18 @@ async function main(): Promise<void> {
     // Segmenter CPU on 10 s of the real 720p30 stream.
     const worker = app.workers.get('x1c')!;
     const units: StreamUnit[] = [];
-    const release = worker.h264.want();
-    const unsub = worker.h264.subscribe({ offer: (u) => units.push(u), close: () => {} }, 'bench');
+    const reader = worker.h264.subscribe(
+      {
+        send: (u, done) => {
+          units.push(u);
+          done();
+        },
+        close: () => {},
+      },
+      { output: 'bench' },
+    );
     await sleep(10_000);
-    unsub();
-    release();
+    reader.unsubscribe();
     const secs = (units.at(-1)!.timestamp - units[0].timestamp) / 90000;
     const bytes = units.reduce((n, u) => n + u.nals.reduce((m, x) => m + x.length, 0), 0);
     const cpu = segmenterCpu(units, secs);

@@ -125,37 +125,12 @@ async function demo(port: string | undefined): Promise<void> {
     await stopAll();
     throw err;
   }
-  const base = `http://localhost:${app.httpPort}`;
   const lines = [
     '',
     'bambucam demo: simulated printers on loopback, the gateway in front of them.',
-    `  web page:  ${base}/`,
-    ...[...fleet, ...rtsps].map(
-      (p) =>
-        `  ${p.spec.name.padEnd(11)} ${base}/printers/${p.spec.id}/stream.mjpeg  (snapshot: ${base}/printers/${p.spec.id}/snapshot.jpg)`,
-    ),
-    ...(app.rtsp
-      ? [...fleet, ...rtsps].map(
-          (p) => `  ${p.spec.name.padEnd(11)} rtsp://localhost:${app.rtspPort}/${p.spec.id}  (H.264)`,
-        )
-      : []),
-    ...rtsps.flatMap((p) => {
-      const native = app.nativeRtsps.get(p.spec.id);
-      return native
-        ? [
-            `  ${p.spec.name.padEnd(11)} rtsps://bblp:<access code>@localhost:${native.port}/streaming/live/1  (native RTSPS; the demo printers' codes are in README)`,
-          ]
-        : [];
-    }),
-    ...[...fleet, ...rtsps].flatMap((p) => {
-      const native = app.nativeChamber.servers.get(p.spec.id);
-      return native?.state === 'listening'
-        ? [
-            `  ${p.spec.name.padEnd(11)} native :6000 protocol on localhost:${native.port}  (TLS; the demo printers' codes are in README)`,
-          ]
-        : [];
-    }),
-    `  status:    ${base}/api/printers`,
+    // Each output describes itself; no code or password is ever in these lines.
+    ...app.describe().map((line) => `  ${line}`),
+    "  The demo printers' access codes are in README.",
     'Press Ctrl+C to stop. To use real printers, see README (bambucam run --config bambucam.yaml).',
     '',
   ];

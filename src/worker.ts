@@ -4,96 +4,46 @@
  * (JPEG → H.264) for chamber printers, a decoder (H.264 → JPEG) for RTSPS printers. Transcoders run
  * only while someone wants their output and stop after an idle delay. The hubs are the stable
  * objects; connections and processes come and go under them.
+ *
+ * Outputs see a worker only as a PrinterMedia (src/output/printer-media.ts).
  */
+
+import type { WorkerTuning } from './app-tuning';
 import type { PrinterConfig } from './config/load';
 import { H264ToJpegDecoder } from './ffmpeg/decoder';
 import { JpegToH264Encoder } from './ffmpeg/encoder';
 import { FFMPEG_MISSING_HINT } from './ffmpeg/locate';
-import { HlsMuxer } from './hls/hls-muxer';
+import { Demand } from './hub/demand';
 import type { Frame } from './hub/frame';
 import { H264Stream } from './hub/h264-stream';
 import { JpegHub } from './hub/jpeg-hub';
 import type { Logger } from './log';
+import type { OutputStatusJson, PrinterStatus } from './output/api-types';
+import type { PrinterCoreStatus, PrinterFacts, PrinterMedia } from './output/printer-media';
 import { modelByName, modelBySerial } from './protocol/models';
 import { ChamberSource } from './source/chamber';
 import { ChamberLight } from './source/chamber-light';
 import { type CameraDecision, decideCamera, decideFromConfig, detectCamera } from './source/detect';
-import { MqttLink, type MqttLinkTuning } from './source/mqtt-link';
+import { MqttLink } from './source/mqtt-link';
 import { RtspsSource } from './source/rtsps';
 import { SourceStatus } from './source/status';
 import { Supervisor } from './source/supervisor';
 
-export interface WorkerTuning {
-  backoffMs?: number[];
-  longBackoffMs?: number[];
-  connectTimeoutMs?: number;
-  frameTimeoutMs?: number;
-  stallTimeoutMs?: number;
-  /** A transcoder nobody wants is stopped after this long. */
-  idleStopMs?: number;
-  /** Restart waits of a crashed ffmpeg. */
-  ffmpegBackoffMs?: number[];
-  /** MQTT link tuning (backoff defaults to the camera's). */
-  mqtt?: MqttLinkTuning;
-  /** How long camera detection waits for the printer's MQTT model. */
-  detectWaitMs?: number;
-  probeTimeoutMs?: number;
-  lightOffDelayMs?: number;
-  /** HLS: stop the muxer after this long without requests; wait this long for the first playlist. */
-  hlsIdleStopMs?: number;
-  hlsStartWaitMs?: number;
-}
-
 export const IDLE_STOP_MS = 30_000;
 
+export type { WorkerTuning } from './app-tuning';
 export type { CameraDecision } from './source/detect';
 
-/** Runs a transcoder while wanted; stops it `idleMs` after the last want ended. */
-class Demand {
-  private timer: NodeJS.Timeout | null = null;
-  constructor(
-    private readonly idleMs: number,
-    private readonly startIt: () => void,
-    private readonly stopIt: () => void,
-  ) {}
-  wanted(count: number): void {
-    if (count > 0) {
-      this.cancel();
-      this.startIt();
-    } else this.idle();
-  }
-  /** Want it once (a snapshot): start, and stop after the idle delay unless someone else wants it. */
-  touch(stillWanted: boolean): void {
-    this.startIt();
-    if (!stillWanted) this.idle();
-  }
-  private idle(): void {
-    this.cancel();
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.stopIt();
-    }, this.idleMs);
-    this.timer.unref();
-  }
-  cancel(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-}
-
-export class PrinterWorker {
+export class PrinterWorker implements PrinterMedia {
   readonly hub: JpegHub;
   readonly h264: H264Stream;
   readonly status = new SourceStatus();
-  /** Status of this printer's native servers, registered by whoever runs them (the App). */
-  readonly native: Record<string, () => unknown> = {};
   /** null while detection runs (camera/model auto). */
   camera: CameraDecision | null;
   encoder: JpegToH264Encoder | null = null;
   decoder: H264ToJpegDecoder | null = null;
   private supervisor: Supervisor | null = null;
   private demand: Demand | null = null;
-  readonly hls: HlsMuxer;
   private transcoderError: string | null = null;
   private stopping = false;
   // --- printer MQTT link, camera detection, chamber light ---
@@ -137,14 +87,6 @@ export class PrinterWorker {
     if (this.light) this.hub.on('demand', (n: number) => this.light?.setViewers(n));
     this.mqtt?.on('version', () => this.checkMqttModel());
     // With MQTT, the printer's own word on the model comes before the serial prefix: decide in start().
-    this.hls = new HlsMuxer({
-      stream: this.h264,
-      log: log.child('hls'),
-      idleStopMs: tuning.hlsIdleStopMs,
-      startWaitMs: tuning.hlsStartWaitMs,
-      // A chamber printer without ffmpeg has no H.264 at all: say so at once.
-      unavailable: () => (this.camera?.kind === 'chamber' && !this.encoder ? this.transcoderError : null),
-    });
     this.camera = this.mqtt ? decideFromConfig(printer) : decideCamera(printer);
     if (this.camera) this.createSource(this.camera);
   }
@@ -240,6 +182,52 @@ export class PrinterWorker {
     return this.printer.id;
   }
 
+  get name(): string {
+    return this.printer.name;
+  }
+
+  get serial(): string | null {
+    return this.printer.serial;
+  }
+
+  get config(): Readonly<PrinterConfig> {
+    return this.printer;
+  }
+
+  get jpeg(): JpegHub {
+    return this.hub;
+  }
+
+  facts(): PrinterFacts {
+    return {
+      state: this.status.state,
+      reason: this.status.reason,
+      model: this.modelName,
+      camera: this.camera?.kind ?? null,
+      firmware: this.mqtt?.version?.firmware ?? null,
+      fps: this.hub.fps(),
+      upstreamConnectionsOpened: this.status.connectionsOpened,
+      h264Unavailable: this.camera?.kind === 'chamber' && !this.encoder ? this.transcoderError : null,
+    };
+  }
+
+  /** A snapshot, counted in the JPEG hub's 'snapshot' output like every other reader. */
+  async snapshot(waitMs: number): Promise<Frame | null> {
+    const counters = this.hub.counters('snapshot');
+    counters.viewers++;
+    try {
+      const frame = await this.snapshotFrame(waitMs);
+      if (frame) counters.delivered++;
+      return frame;
+    } finally {
+      counters.viewers--;
+    }
+  }
+
+  requestKeyframe(): void {
+    this.encoder?.requestKeyframe();
+  }
+
   start(): void {
     this.mqtt?.start();
     if (this.camera) {
@@ -283,7 +271,6 @@ export class PrinterWorker {
   async stop(): Promise<void> {
     this.stopping = true;
     this.demand?.cancel();
-    this.hls.close();
     this.detection?.controller.abort();
     await this.detection?.done;
     await this.light?.stop();
@@ -324,11 +311,11 @@ export class PrinterWorker {
     };
   }
 
-  /** Status for the API: never contains the access code or viewer code. */
-  toJSON(): Record<string, unknown> {
+  /** The worker's part of the API status (outputs add theirs): never contains the access code or viewer code. */
+  statusJson(): PrinterCoreStatus {
     const latest = this.hub.latest;
     const counters = this.hub.outputCounters();
-    const outputs: Record<string, object> = {};
+    const outputs: Record<string, OutputStatusJson> = {};
     for (const [name, c] of Object.entries(counters)) {
       const backlogs = this.hub.subscribers(name).map((sub) => sub.backlogBytes());
       outputs[name] = {
@@ -341,7 +328,16 @@ export class PrinterWorker {
       Object.entries(counters).map(([k, v]) => [k, v.viewers]),
     );
     const h264Outputs = this.h264.outputCounters();
-    for (const [k, v] of Object.entries(h264Outputs)) viewers[k] = (viewers[k] ?? 0) + v.viewers;
+    for (const [k, v] of Object.entries(h264Outputs)) {
+      viewers[k] = (viewers[k] ?? 0) + v.viewers;
+      const backlogs = this.h264.readersOf(k).map((r) => r.backlogBytes);
+      outputs[k] = {
+        ...outputs[k],
+        ...v,
+        backlog_bytes: backlogs.reduce((a, b) => a + b, 0),
+        max_viewer_backlog_bytes: Math.max(0, ...backlogs),
+      };
+    }
     const sps = this.h264.spsInfo;
     return {
       id: this.printer.id,
@@ -350,7 +346,7 @@ export class PrinterWorker {
       serial: this.printer.serial,
       model: this.modelName,
       camera: this.camera ?? { kind: null, reason: 'detecting' },
-      mqtt: this.mqtt?.toJSON() ?? {
+      mqtt: (this.mqtt?.toJSON() as PrinterStatus['mqtt']) ?? {
         state: 'disabled',
         reason: this.printer.serial ? 'mqtt: false in the configuration' : 'no serial configured',
       },
@@ -373,14 +369,6 @@ export class PrinterWorker {
         outputs: h264Outputs,
       },
       transcoder: this.transcoderJson(),
-      native: Object.fromEntries(Object.entries(this.native).map(([name, status]) => [name, status()])),
-      hls: this.hls.toJSON(),
-      urls: {
-        snapshot: `/printers/${this.printer.id}/snapshot.jpg`,
-        mjpeg: `/printers/${this.printer.id}/stream.mjpeg`,
-        hls: `/printers/${this.printer.id}/hls/index.m3u8`,
-        rtsp_path: `/${this.printer.id}`,
-      },
     };
   }
 }

@@ -1,6 +1,8 @@
-// The CLI tests run the built program (dist/), as users do; build it once before the suite.
+// The CLI tests run the built program (dist/), as users do; build it once before the suite, and the
+// web page's bundle for the browser tests.
 const { execFileSync } = require('node:child_process');
 const { join } = require('node:path');
+const buildWebPage = require('./global-setup-web');
 
 module.exports = async () => {
   const root = join(__dirname, '..');
@@ -12,7 +14,5 @@ module.exports = async () => {
       stdio: 'inherit',
     },
   );
-  // The web page's bundle (page.js with hls.js) for the browser tests; the committed card is
-  // left alone (test/unit/card-bundle.test.ts checks it is up to date).
-  await require('../scripts/build-web').buildWeb(['dist/web/page.js']);
+  await buildWebPage();
 };

@@ -2,7 +2,7 @@ import { H264Stream } from '../src/hub/h264-stream';
 import { rootLogger } from '../src/log';
 import { NAL, nalType } from '../src/protocol/h264';
 import { decodeRtpPacket, H264Depacketizer } from '../src/protocol/rtsp/rtp-h264';
-import { RtspServer } from '../src/serve/rtsp-server';
+import { RtspServer } from '../src/serve/rtsp/server';
 import { waitFor } from './helpers';
 import { RawRtsp } from './raw-rtsp';
 

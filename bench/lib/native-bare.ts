@@ -7,8 +7,8 @@
  */
 import { createServer, type TLSSocket } from 'node:tls';
 import { AUTH_PACKET_BYTES, encodeFrameHeader } from '../../src/protocol/chamber';
-import { NATIVE_CIPHERS } from '../../src/serve/chamber-server';
 import { generateCertificate } from '../../src/tls/certs';
+import { TLS_SERVER_CIPHERS } from '../../src/tls/ciphers';
 import { bareUpstream } from './bare-upstream';
 
 const identity = generateCertificate({ commonName: '01P00A000000042' });
@@ -18,7 +18,7 @@ bareUpstream(Number(process.argv[2]), process.argv[3], (jpeg) => {
   for (const c of clients) if (!c.writableNeedDrain) c.write(frame);
 });
 const server = createServer(
-  { ...identity, minVersion: 'TLSv1.2', ciphers: NATIVE_CIPHERS, honorCipherOrder: true },
+  { ...identity, minVersion: 'TLSv1.2', ciphers: TLS_SERVER_CIPHERS, honorCipherOrder: true },
   (socket) => {
     socket.on('error', () => {});
     // BENCH_BARE_FRAGMENT=4096: the same small records as the printer, to see their own cost.

@@ -80,6 +80,26 @@ export const formats = {
     if (typeof value !== 'string' || value.length === 0 || /[#+\s]/.test(value) || /^\/|\/$/.test(value))
       fail('must be an MQTT topic without wildcards, spaces or a leading/trailing "/"');
   },
+  httpUsers(value: unknown): void {
+    if (!Array.isArray(value)) fail('must be a list of { username, password, token? }');
+    value.forEach((u, i) => {
+      if (typeof u !== 'object' || u === null || Array.isArray(u))
+        fail(`[${i}] must be { username, password, token? }`);
+      const v = u as Record<string, unknown>;
+      const { token, ...rest } = v;
+      formats.rtspUsers([rest]);
+      if (token !== undefined && (typeof token !== 'string' || !/^[\x21-\x7e]{16,128}$/.test(token)))
+        fail(`[${i}].token must be 16-128 printable characters without spaces (e.g. openssl rand -hex 16)`);
+    });
+  },
+  corsOrigins(value: unknown): void {
+    if (value === null) return;
+    if (!Array.isArray(value))
+      fail('must be null or a list of origins such as http://homeassistant.local:8123');
+    for (const o of value)
+      if (typeof o !== 'string' || !(o === '*' || /^https?:\/\/[^/\s]+$/.test(o)))
+        fail(`"${String(o)}" is not an origin (scheme://host[:port], no path) or "*"`);
+  },
   rtspUsers(value: unknown): void {
     if (!Array.isArray(value)) fail('must be a list of { username, password }');
     value.forEach((u, i) => {

@@ -64,7 +64,13 @@ export interface LimitsConfig {
 }
 
 export interface GatewayConfig {
-  http: { port: number; host: string };
+  http: {
+    port: number;
+    host: string;
+    users: { username: string; password: string; token?: string }[];
+    /** null: "*" while no users, none once users are configured. */
+    corsOrigins: string[] | null;
+  };
   rtsp: { port: number; host: string; users: { username: string; password: string }[] };
   /** Absolute path of the directory for bambucam's own state (CA, certificates). */
   dataDir: string;
@@ -221,7 +227,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
   const loop = selfReference(raw, '', new Set());
   if (loop) throw new ConfigError(`${loop}: refers to itself (a YAML alias inside its own anchor)`);
   const base = validated<{
-    http: GatewayConfig['http'];
+    http: Omit<GatewayConfig['http'], 'corsOrigins'> & { cors_origins: string[] | null };
     rtsp: GatewayConfig['rtsp'];
     data_dir: string;
     log: GatewayConfig['log'];
@@ -256,6 +262,10 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     imageIntervalS: ha.image_interval_s,
   };
   for (const u of base.rtsp.users) registerSecret(u.password);
+  for (const u of base.http.users) {
+    registerSecret(u.password);
+    registerSecret(u.token ?? null);
+  }
   const problems: string[] = [];
   const entries: { printer: PrinterConfig; index: number; chamberGiven: boolean }[] = [];
   const taken = new Set<string>();
@@ -276,7 +286,12 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
   const printers = assignNativeChamberPorts(entries, base.http.host, problems);
   return {
     config: {
-      http: base.http,
+      http: {
+        port: base.http.port,
+        host: base.http.host,
+        users: base.http.users,
+        corsOrigins: base.http.cors_origins,
+      },
       rtsp: base.rtsp,
       dataDir: resolve(base.data_dir),
       log: base.log,

@@ -20,6 +20,17 @@ export const gatewaySchema = {
       default: '0.0.0.0',
       env: 'BAMBUCAM_HTTP_HOST',
     },
+    users: {
+      doc: "HTTP users ({ username, password, token? } list). Set: every route but /healthz and /bambucam-card.js needs HTTP Basic, `Authorization: Bearer <token>` or `?token=<token>` (for places that cannot send headers: Home Assistant's image entity, the card, an <img>). A token is at least 16 characters (e.g. `openssl rand -hex 16`). Empty: no authentication.",
+      format: formats.httpUsers,
+      default: [] as { username: string; password: string; token?: string }[],
+      sensitive: true,
+    },
+    cors_origins: {
+      doc: 'Origins allowed to read answers from another site (the dashboard card runs on Home Assistant\'s origin), e.g. [http://homeassistant.local:8123]. null: any origin ("*") while http.users is empty, none once users are configured.',
+      format: formats.corsOrigins,
+      default: null as string[] | null,
+    },
   },
   rtsp: {
     port: {

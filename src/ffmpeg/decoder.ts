@@ -3,7 +3,7 @@
  * MJPEG, native :6000). It subscribes to the H264Stream, so it starts on the cached keyframe at
  * once, and publishes JFIF frames into the JPEG hub at about `fps`.
  */
-import type { H264Stream, H264Subscriber, StreamUnit } from '../hub/h264-stream';
+import type { H264Reader, H264Stream, StreamUnit } from '../hub/h264-stream';
 import type { JpegHub } from '../hub/jpeg-hub';
 import type { Logger } from '../log';
 import { toAnnexB } from '../protocol/h264';
@@ -25,9 +25,9 @@ export const DECODER_FPS = 2;
 /** Input waiting in ffmpeg's pipe beyond this: drop until the next keyframe. */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 
-export class H264ToJpegDecoder implements H264Subscriber {
+export class H264ToJpegDecoder {
   readonly process: FfmpegProcess;
-  private unsubscribe: (() => void) | null = null;
+  private reader: H264Reader | null = null;
   private waitingForKey = true;
   private splitter = new JpegStreamSplitter();
   unitsDropped = 0;
@@ -51,19 +51,28 @@ export class H264ToJpegDecoder implements H264Subscriber {
   }
 
   get running(): boolean {
-    return this.unsubscribe !== null;
+    return this.reader !== null;
   }
 
   start(): void {
-    if (this.unsubscribe) return;
+    if (this.reader) return;
     this.opts.log.info(`starting the JPEG decoder (${this.opts.fps ?? DECODER_FPS} fps)`);
     // Subscribe first (the GOP is ignored while no process runs), then spawn: the 'spawn' handler
     // feeds the GOP once.
-    this.unsubscribe = this.opts.stream.subscribe(this, 'decoder');
+    this.reader = this.opts.stream.subscribe(
+      {
+        send: (unit, done) => {
+          this.offer(unit);
+          done();
+        },
+        close: () => void this.stop(),
+      },
+      { output: 'decoder' },
+    );
     this.process.start();
   }
 
-  offer(unit: StreamUnit): void {
+  private offer(unit: StreamUnit): void {
     if (!this.process.running) {
       this.waitingForKey = true;
       return;
@@ -78,10 +87,6 @@ export class H264ToJpegDecoder implements H264Subscriber {
     this.process.write(toAnnexB(unit.nals));
   }
 
-  close(): void {
-    void this.stop();
-  }
-
   private onOutput(chunk: Buffer): void {
     let jpegs: Buffer[];
     try {
@@ -94,10 +99,10 @@ export class H264ToJpegDecoder implements H264Subscriber {
   }
 
   async stop(): Promise<void> {
-    if (!this.unsubscribe) return;
+    if (!this.reader) return;
     this.opts.log.info('stopping the JPEG decoder (nobody is watching)');
-    this.unsubscribe();
-    this.unsubscribe = null;
+    this.reader.unsubscribe();
+    this.reader = null;
     await this.process.stop();
   }
 }

@@ -31,6 +31,7 @@ export const ENCODER_FPS = 10;
 export const KEYFRAME_SECONDS = 1;
 
 export class JpegToH264Encoder {
+  keyframeRequests = 0;
   readonly process: FfmpegProcess;
   private sub: Subscription | null = null;
   private latest: Frame | null = null;
@@ -97,6 +98,14 @@ export class JpegToH264Encoder {
     for (const unit of this.units.push(chunk)) {
       this.opts.stream.push(unit, Math.round(this.frameIndex++ * ticks));
     }
+  }
+
+  /**
+   * A viewer lost a picture (a WebRTC PLI). ffmpeg cannot be told to make a keyframe while it runs,
+   * and the encoder already makes one every second (args.ts), so the next one answers it: counted only.
+   */
+  requestKeyframe(): void {
+    this.keyframeRequests++;
   }
 
   async stop(): Promise<void> {

@@ -32,6 +32,8 @@ export interface HaDiscoveryOptions {
   config: HomeAssistantConfig;
   /** How Home Assistant reaches bambucam's HTTP server, without a trailing slash. */
   baseUrl: string;
+  /** A token of an `http.users` entry, added to the picture's URL when bambucam asks for authentication. */
+  urlToken?: string | null;
   printers: () => HaPrinterView[];
   log: Logger;
   version: string;
@@ -306,8 +308,11 @@ export class HaDiscovery {
         (intervalMs > 0 && p.frameSeq !== (last?.seq ?? 0) && now - (last?.at ?? 0) >= intervalMs);
       if (due) {
         this.imageSeq.set(p.id, { seq: p.frameSeq, at: now });
+        const query = new URLSearchParams();
+        if (this.opts.urlToken) query.set('token', this.opts.urlToken);
+        if (intervalMs > 0) query.set('t', String(now));
         const url = `${baseUrl}/printers/${encodeURIComponent(p.id)}/snapshot.jpg`;
-        this.publishIfChanged(this.states, t.imageUrl, intervalMs > 0 ? `${url}?t=${now}` : url);
+        this.publishIfChanged(this.states, t.imageUrl, query.size ? `${url}?${query}` : url);
       }
     }
   }

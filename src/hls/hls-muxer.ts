@@ -5,7 +5,7 @@
  * viewers there are, there is one muxer and one H.264 subscription per printer.
  */
 import { EventEmitter } from 'node:events';
-import type { H264Stream, H264Subscriber, StreamUnit } from '../hub/h264-stream';
+import type { H264Reader, H264Sink, H264Stream, StreamUnit } from '../hub/h264-stream';
 import type { Logger } from '../log';
 import { type Part, type Segment, Segmenter, type SegmenterOptions } from './segmenter';
 
@@ -28,8 +28,7 @@ export class HlsUnavailableError extends Error {}
 export class HlsMuxer extends EventEmitter {
   starts = 0;
   private segmenter: Segmenter | null = null;
-  private unsubscribe: (() => void) | null = null;
-  private release: (() => void) | null = null;
+  private reader: H264Reader | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private lastRequestAt = 0;
   private nextSeq = 0;
@@ -54,17 +53,17 @@ export class HlsMuxer extends EventEmitter {
     this.starts++;
     const segmenter = new Segmenter(this.opts, this.nextSeq);
     this.segmenter = segmenter;
-    const sub: H264Subscriber = {
-      offer: (unit: StreamUnit) => {
+    const sink: H264Sink = {
+      send: (unit: StreamUnit, done) => {
         const { segment, part } = segmenter.push(unit.nals, unit.timestamp, unit.key, unit.receivedAt);
         if (part) this.emit('part', part);
         if (segment) this.emit('segment', segment);
+        done();
       },
       close: () => this.stop('stream closed'),
     };
-    // want() first: it starts the chamber encoder of an A1/P1 printer.
-    this.release = stream.want();
-    this.unsubscribe = stream.subscribe(sub, 'hls');
+    // Subscribing is wanting: it starts the chamber encoder of an A1/P1 printer.
+    this.reader = stream.subscribe(sink, { output: 'hls' });
     const idleMs = this.opts.idleStopMs ?? HLS_IDLE_STOP_MS;
     this.idleTimer = setInterval(
       () => {
@@ -152,10 +151,8 @@ export class HlsMuxer extends EventEmitter {
   stop(reason = 'stopped'): void {
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.idleTimer = null;
-    this.unsubscribe?.();
-    this.unsubscribe = null;
-    this.release?.();
-    this.release = null;
+    this.reader?.unsubscribe();
+    this.reader = null;
     if (this.segmenter) {
       this.nextSeq = this.segmenter.sequence;
       this.segmenter = null;

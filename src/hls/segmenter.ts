@@ -97,6 +97,7 @@ export class Segmenter {
   private readonly maxBytes: number;
   /** Wall clock ↔ PTS anchor: program date-times follow the media timeline (see startedAtFor). */
   private anchor: { wall: number; pts: number } | null = null;
+  private lastStartedAt = 0;
   /** Pictures dropped while waiting for a keyframe (start, or a segment abandoned). */
   dropped = 0;
   lastPictureAt: number | null = null;
@@ -191,11 +192,19 @@ export class Segmenter {
    */
   private startedAtFor(pts: number, receivedAt: number): number {
     if (this.anchor) {
-      const wall = this.anchor.wall + (pts - this.anchor.pts) / 90;
-      if (Math.abs(wall - receivedAt) < 1000) return Math.round(wall);
+      const wall = Math.round(this.anchor.wall + (pts - this.anchor.pts) / 90);
+      if (Math.abs(wall - receivedAt) < 1000 && wall > this.lastStartedAt) return this.noteStart(wall);
     }
-    this.anchor = { wall: receivedAt, pts };
-    return receivedAt;
+    // Re-anchored on arrival (a source that fell behind or jumped), never before the previous
+    // segment's date: players require program date-times that only grow.
+    const wall = Math.max(receivedAt, this.lastStartedAt + 1);
+    this.anchor = { wall, pts };
+    return this.noteStart(wall);
+  }
+
+  private noteStart(wall: number): number {
+    this.lastStartedAt = wall;
+    return wall;
   }
 
   private closePart(open: Open, endPts: number): Part {

@@ -1,65 +1,36 @@
 /**
  * The per-printer H.264 fan-out point, twin of the JPEG hub. Sources push access units; the stream
- * keeps SPS/PPS and the current GOP (from the last keyframe), packetizes each access unit once
- * (RFC 6184) and hands the same packets to every subscriber, so a viewer costs one socket write per
- * picture. A new subscriber gets the GOP at once and so starts on a keyframe.
+ * keeps SPS/PPS and the current GOP (from the last keyframe) and hands every unit to its readers,
+ * each through a bounded queue (src/hub/h264-reader.ts). A new reader gets the GOP at once and so
+ * starts on a keyframe. Subscribing is wanting: the first reader (or hold) starts whatever makes
+ * the stream, the last one leaving starts its idle stop. The hub knows no transport: RTP belongs to
+ * the outputs that speak it.
  *
- * It outlives source restarts: `discontinuity()` re-bases timestamps so every viewer sees one
- * continuous RTP timeline across encoder or printer reconnects.
+ * It outlives source restarts: `discontinuity()` re-bases timestamps so every reader sees one
+ * continuous timeline across encoder or printer reconnects.
  */
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type AccessUnit, NAL, nalType, parseSps, type SpsInfo } from '../protocol/h264';
-import { interleavedHeader } from '../protocol/rtsp/message';
-import {
-  encodeRtpHeader,
-  type H264Payload,
-  packetizeAccessUnit,
-  RTP_HEADER_BYTES,
-} from '../protocol/rtsp/rtp-h264';
+import { H264Reader, type H264ReadOptions, type H264Sink } from './h264-reader';
+import type { StreamCounters, StreamUnit } from './h264-unit';
 import { RateMeter } from './rate';
 
-export const PAYLOAD_TYPE = 96;
+export type { H264Reader, H264ReadOptions, H264Sink } from './h264-reader';
+export type { StreamCounters, StreamUnit } from './h264-unit';
+
 /** The GOP cache never holds more than this (a source without keyframes cannot grow it forever). */
 export const MAX_GOP_BYTES = 8 * 1024 * 1024;
 export const MAX_GOP_UNITS = 600;
-
-export interface StreamUnit {
-  readonly nals: Buffer[];
-  readonly key: boolean;
-  /** 90 kHz RTP timestamp on the stream's own continuous timeline. */
-  readonly timestamp: number;
-  /** Sequence number of its first RTP packet. */
-  readonly firstSeq: number;
-  readonly payloads: H264Payload[];
-  readonly bytes: number;
-  readonly receivedAt: number;
-}
-
-export interface H264Subscriber {
-  /** Called for every unit (GOP first, then live). Must not block; decides itself what to drop. */
-  offer(unit: StreamUnit, stream: H264Stream): void;
-  /** The stream closed (shutdown). */
-  close(reason: string): void;
-}
-
-export interface StreamCounters {
-  viewers: number;
-  delivered: number;
-  dropped: number;
-  stalled: number;
-}
 
 export class H264Stream extends EventEmitter {
   sps: Buffer | null = null;
   pps: Buffer | null = null;
   spsInfo: SpsInfo | null = null;
   unitsIn = 0;
-  readonly ssrc = randomBytes(4).readUInt32BE(0);
   private gop: StreamUnit[] = [];
   private gopBytes = 0;
-  private seq = randomBytes(2).readUInt16BE(0);
   private offset: number | null = null;
   private lastOut: number | null = null;
   private lastSource: number | null = null;
@@ -67,11 +38,10 @@ export class H264Stream extends EventEmitter {
   private frameTicks = 3000;
   private steps: number[] = [];
   private wants = 0;
-  private readonly subs = new Set<H264Subscriber>();
+  private readonly readers = new Set<H264Reader>();
   private readonly outputs = new Map<string, StreamCounters>();
-  private readonly subOutput = new Map<H264Subscriber, string>();
   private readonly rate = new RateMeter();
-  private wireCache = new WeakMap<StreamUnit, Map<number, Buffer>>();
+  private tickTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly name: string) {
     super();
@@ -121,17 +91,13 @@ export class H264Stream extends EventEmitter {
       nals = [this.sps, this.pps, ...nals];
     }
     const timestamp = this.mapTimestamp(sourceTs >>> 0);
-    const payloads = packetizeAccessUnit(nals);
     const unit: StreamUnit = {
       nals,
       key: au.key,
       timestamp,
-      firstSeq: this.seq,
-      payloads,
-      bytes: payloads.reduce((n, p) => n + p.payload.length + RTP_HEADER_BYTES + 4, 0),
+      bytes: nals.reduce((n, nal) => n + nal.length, 0),
       receivedAt,
     };
-    this.seq = (this.seq + payloads.length) & 0xffff;
     this.unitsIn++;
     this.rate.mark(receivedAt);
     if (au.key) {
@@ -147,8 +113,9 @@ export class H264Stream extends EventEmitter {
         this.gopBytes += unit.bytes;
       }
     }
-    for (const s of this.subs) s.offer(unit, this);
+    // Observers first (an RTP packetizer numbers every unit in order), then the readers.
     this.emit('unit', unit);
+    for (const r of this.readers) r.offer(unit);
     return unit;
   }
 
@@ -175,38 +142,6 @@ export class H264Stream extends EventEmitter {
     if (this.steps.length > 15) this.steps.shift();
     const sorted = [...this.steps].sort((a, b) => a - b);
     this.frameTicks = sorted[sorted.length >> 1];
-  }
-
-  /** The unit's RTP packets, interleaved on `channel`, as one buffer (built once per channel). */
-  wire(unit: StreamUnit, channel: number): Buffer {
-    let byChannel = this.wireCache.get(unit);
-    if (!byChannel) {
-      byChannel = new Map();
-      this.wireCache.set(unit, byChannel);
-    }
-    let buf = byChannel.get(channel);
-    if (!buf) {
-      const parts: Buffer[] = [];
-      unit.payloads.forEach((p, i) => {
-        const len = RTP_HEADER_BYTES + p.payload.length;
-        const head = Buffer.allocUnsafe(4 + RTP_HEADER_BYTES);
-        interleavedHeader(channel, len).copy(head, 0);
-        encodeRtpHeader(
-          {
-            payloadType: PAYLOAD_TYPE,
-            marker: p.marker,
-            sequence: (unit.firstSeq + i) & 0xffff,
-            timestamp: unit.timestamp,
-            ssrc: this.ssrc,
-          },
-          head.subarray(4),
-        );
-        parts.push(head, p.payload);
-      });
-      buf = Buffer.concat(parts);
-      byChannel.set(channel, buf);
-    }
-    return buf;
   }
 
   /** Units from the last keyframe to now. */
@@ -241,34 +176,72 @@ export class H264Stream extends EventEmitter {
     });
   }
 
-  /** Somebody wants this stream (a DESCRIBE, a decoder): the worker starts what makes it. */
+  /**
+   * Hold demand without reading (an RTSP DESCRIBE waiting for parameter sets): the maker starts as
+   * for a reader. Returns the release, which counts once however often it is called.
+   */
   want(): () => void {
-    this.wants++;
-    this.emit('demand', this.wants);
+    this.changeDemand(1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.wants--;
-      this.emit('demand', this.wants);
+      this.changeDemand(-1);
     };
   }
 
+  /** Readers plus holds: what the worker's demand follows. */
   get demand(): number {
     return this.wants;
   }
 
-  /** Attach a subscriber; it gets the current GOP at once, then every new unit. */
-  subscribe(sub: H264Subscriber, output: string): () => void {
-    this.subs.add(sub);
-    this.subOutput.set(sub, output);
-    this.counters(output).viewers++;
-    for (const unit of this.gop) sub.offer(unit, this);
-    return () => {
-      if (!this.subs.delete(sub)) return;
-      this.counters(output).viewers--;
-      this.subOutput.delete(sub);
-    };
+  private changeDemand(by: number): void {
+    this.wants += by;
+    this.emit('demand', this.wants);
+  }
+
+  /** Attach a reader: it gets the current GOP at once, then every new unit, through its own bounded queue. */
+  subscribe(sink: H264Sink, opts: H264ReadOptions): H264Reader {
+    const counters = this.counters(opts.output);
+    const reader = new H264Reader(sink, opts, counters, (r) => this.detach(r));
+    this.readers.add(reader);
+    counters.viewers++;
+    this.changeDemand(1);
+    this.armTick();
+    for (const unit of this.gop) reader.offer(unit);
+    return reader;
+  }
+
+  private detach(reader: H264Reader): void {
+    if (!this.readers.delete(reader)) return;
+    this.counters(reader.opts.output).viewers--;
+    if (this.readers.size === 0) this.stopTick();
+    this.changeDemand(-1);
+  }
+
+  /** Readers of one output (all when omitted). */
+  readersOf(output?: string): H264Reader[] {
+    return [...this.readers].filter((r) => !output || r.opts.output === output);
+  }
+
+  /** One timer per stream while readers exist: closes readers whose sink stopped taking units. */
+  private armTick(): void {
+    if (this.tickTimer) return;
+    this.tickTimer = setInterval(() => {
+      const now = Date.now();
+      for (const r of this.readers) {
+        if (r.busyFor(now) > r.stallMs) {
+          this.counters(r.opts.output).stalled++;
+          r.close(`stalled: could not take a picture for ${Math.round(r.stallMs / 1000)} s`);
+        }
+      }
+    }, 500);
+    this.tickTimer.unref();
+  }
+
+  private stopTick(): void {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
   }
 
   counters(output: string): StreamCounters {
@@ -289,7 +262,7 @@ export class H264Stream extends EventEmitter {
   }
 
   close(reason = 'shutting down'): void {
-    for (const s of [...this.subs]) s.close(reason);
-    this.wireCache = new WeakMap();
+    for (const r of [...this.readers]) r.close(reason);
+    this.stopTick();
   }
 }

@@ -71,6 +71,20 @@ export function chunkFrameBody(jpeg: Buffer, max = MAX_RECORD_PLAINTEXT): Buffer
   return chunks;
 }
 
+/**
+ * A frame body's socket writes. With the socket's maximum send fragment at 4096 (`fragmentLimit`),
+ * one write that TLS cuts into records, with the last 17 bytes split off when the last record would
+ * be exactly 16 bytes; without it, one write per record (`chunkFrameBody`).
+ */
+export function bodyWrites(jpeg: Buffer, fragmentLimit: boolean): Buffer[] {
+  if (!fragmentLimit) return chunkFrameBody(jpeg);
+  if (jpeg.length > FRAME_HEADER_BYTES && jpeg.length % MAX_RECORD_PLAINTEXT === FRAME_HEADER_BYTES) {
+    const cut = jpeg.length - FRAME_HEADER_BYTES - 1;
+    return [jpeg.subarray(0, cut), jpeg.subarray(cut)];
+  }
+  return [jpeg];
+}
+
 export class ChamberProtocolError extends Error {
   override name = 'ChamberProtocolError';
 }

@@ -20,26 +20,19 @@ import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { Frame } from '../hub/frame';
 import type { JpegHub, Subscription } from '../hub/jpeg-hub';
 import type { Logger } from '../log';
+import { limitRecordSize, writeChamberFrame } from '../net/chamber-frame-writer';
+import { listenOrExplain } from '../net/listen';
 import { AUTH_PACKET_BYTES, CHAMBER_USER, decodeAuthPacket } from '../protocol/chamber';
 import { ensureJfif } from '../protocol/jpeg';
 import type { KeyAndCert } from '../tls/certs';
-import { limitRecordSize, writeChamberFrame } from './chamber-frame-writer';
+import { TLS_SERVER_CIPHERS } from '../tls/ciphers';
 import { AddressGuard, type GuardLimits, type GuardStatusJson } from './guard/address-guard';
-import { describeListenError } from './listen-error';
 import { FreshPacer, type PacerStatusJson } from './pacing/fresh-pacer';
 import { type KernelQueues, sharedKernelQueues } from './pacing/kernel-queues';
 
 export const AUTH_TIMEOUT_MS = 10_000;
 /** Authenticated viewers per printer; more are closed after authenticating, so memory stays bounded. */
 export const MAX_NATIVE_VIEWERS = 256;
-/** Printers speak TLS 1.2 with plain-RSA key exchange (PROTOCOLS.md §2); modern suites first. */
-export const NATIVE_CIPHERS = [
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-  'AES256-GCM-SHA384',
-  'AES128-GCM-SHA256',
-].join(':');
 
 export interface ChamberServerOptions {
   host: string;
@@ -113,7 +106,7 @@ export class ChamberServer {
       key: opts.identity.key,
       cert: opts.identity.cert,
       minVersion: 'TLSv1.2',
-      ciphers: NATIVE_CIPHERS,
+      ciphers: TLS_SERVER_CIPHERS,
       honorCipherOrder: true,
     });
     this.server = createServer((raw) => this.onConnection(raw));
@@ -130,23 +123,21 @@ export class ChamberServer {
   }
 
   /** Listen; a failure leaves state 'failed' with a reason and rejects with the same words. */
-  start(): Promise<void> {
+  async start(): Promise<void> {
     const { host, port, log } = this.opts;
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        this.state = 'failed';
-        this.reason = `cannot listen on ${host}:${port}: ${describeListenError(err, port, { port: 'native.chamber.port', host: 'native.chamber.host' })}`;
-        reject(new Error(this.reason));
-      };
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (err) => log.error(`server error: ${err.message}`));
-        this.state = 'listening';
-        this.reason = null;
-        resolve();
+    try {
+      await listenOrExplain(this.server, port, host, {
+        port: 'native.chamber.port',
+        host: 'native.chamber.host',
       });
-    });
+    } catch (err) {
+      this.state = 'failed';
+      this.reason = (err as Error).message;
+      throw err;
+    }
+    this.server.on('error', (err) => log.error(`server error: ${err.message}`));
+    this.state = 'listening';
+    this.reason = null;
   }
 
   async stop(): Promise<void> {

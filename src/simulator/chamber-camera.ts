@@ -9,10 +9,12 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import { rootLogger } from '../log';
+import { limitRecordSize, writeChamberFrameAsync } from '../net/chamber-frame-writer';
+import { listenOn } from '../net/listen';
 import { AUTH_PACKET_BYTES, CHAMBER_USER, decodeAuthPacket, encodeFrameHeader } from '../protocol/chamber';
 import { insertComment } from '../protocol/jpeg';
-import { limitRecordSize, writeChamberFrameAsync } from '../serve/chamber-frame-writer';
 import { generateCertificate, type KeyAndCert } from '../tls/certs';
+import { TLS_SERVER_CIPHERS } from '../tls/ciphers';
 import { renderPicture } from './picture';
 
 export type MalformedKind = 'zero-length' | 'oversize' | 'not-jpeg' | 'truncated';
@@ -100,8 +102,7 @@ export class SimulatedChamberCamera {
     this.context = createSecureContext({
       ...this.identity,
       minVersion: 'TLSv1.2',
-      // Printers use plain-RSA key exchange; offer those suites besides the modern ones.
-      ciphers: 'ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-GCM-SHA256',
+      ciphers: TLS_SERVER_CIPHERS,
     });
     this.server = createServer((raw) => this.accept(raw));
   }
@@ -121,13 +122,7 @@ export class SimulatedChamberCamera {
 
   async start(): Promise<void> {
     this.picture = await this.render();
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(this.server, this.opts.port ?? 0, this.opts.host ?? '127.0.0.1');
     this.scheduleFrames();
   }
 

@@ -4,6 +4,7 @@
  * so a port probe that does not check for FF D8 would be fooled.
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { listenOn } from '../net/listen';
 import { AUTH_PACKET_BYTES } from '../protocol/chamber';
 import type { KeyAndCert } from '../tls/certs';
 
@@ -39,13 +40,7 @@ export class SimulatedFileTunnel {
   }
 
   async start(port = 0): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, this.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(this.server, port, this.host);
   }
 
   async stop(): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { type Client, createBroker } from 'aedes';
+import { listenOn } from '../net/listen';
 import { type ModelInfo, modelByName } from '../protocol/models';
 import {
   ipToLittleEndianU32,
@@ -127,13 +128,7 @@ export class SimulatedMqttPrinter {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(this.server, this.opts.port ?? 0, this.opts.host ?? '127.0.0.1');
     this.timer = setInterval(() => this.report(), this.opts.reportIntervalMs ?? 2000);
   }
 

@@ -6,15 +6,16 @@
  * (port closed, or connections closed at once).
  *
  * The picture comes from one ffmpeg (testsrc2 → libx264 baseline, Annex-B) per simulated printer,
- * served by bambucam's own RTSP server in its LIVE555 mode.
+ * packetized by the simulator's own feed and served by its own LIVE555 imitation (live555-server.ts),
+ * not by the gateway's code.
  */
 
 import { FfmpegProcess } from '../ffmpeg/process';
-import { H264Stream } from '../hub/h264-stream';
 import { rootLogger } from '../log';
 import { AnnexBAccessUnits } from '../protocol/h264';
-import { RtspServer } from '../serve/rtsp-server';
 import { generateCertificate, type KeyAndCert } from '../tls/certs';
+import { H264Feed } from './h264-feed';
+import { Live555Server } from './live555-server';
 
 export interface SimulatedRtspsOptions {
   name: string;
@@ -40,9 +41,10 @@ export type LiveviewOffMode = 'port-closed' | 'close-at-once';
 
 export class SimulatedRtspsCamera {
   readonly identity: KeyAndCert;
-  readonly stream: H264Stream;
+  /** The picture as sent (its `sps` is what a client's SDP must carry). */
+  readonly stream = new H264Feed();
   private readonly generator: FfmpegProcess;
-  private server: RtspServer | null = null;
+  private server: Live555Server | null = null;
   private units = new AnnexBAccessUnits();
   private frame = 0;
   private boundPort: number;
@@ -54,7 +56,6 @@ export class SimulatedRtspsCamera {
   constructor(private readonly opts: SimulatedRtspsOptions) {
     this.identity = opts.identity ?? generateCertificate({ commonName: opts.serial, issuerName: 'BBL CA' });
     this.boundPort = opts.port ?? 0;
-    this.stream = new H264Stream(`sim-${opts.serial}`);
     const fps = opts.fps ?? 30;
     this.generator = new FfmpegProcess({
       path: opts.ffmpegPath,
@@ -108,19 +109,16 @@ export class SimulatedRtspsCamera {
 
   private async listen(): Promise<void> {
     const off = this.liveview === 'close-at-once';
-    const server = new RtspServer({
+    const server = new Live555Server({
       log: this.log.child(this.opts.name),
       host: this.opts.host ?? '127.0.0.1',
       port: this.boundPort,
-      tls: this.identity,
-      live555: true,
+      identity: this.identity,
+      path: '/streaming/live/1',
+      credentials: () => [{ username: 'bblp', password: this.opts.accessCode }],
+      feed: this.stream,
       sessionTimeoutS: this.opts.sessionTimeoutS ?? 10,
       maxConnections: off ? 0 : (this.opts.maxConnections ?? 2),
-      output: 'sim',
-      resolve: (path) =>
-        path === '/streaming/live/1'
-          ? { stream: this.stream, credentials: [{ username: 'bblp', password: this.opts.accessCode }] }
-          : undefined,
     });
     await server.start();
     this.server = server;
@@ -158,6 +156,5 @@ export class SimulatedRtspsCamera {
   async stop(): Promise<void> {
     await this.closeServer();
     await this.generator.stop();
-    this.stream.close();
   }
 }

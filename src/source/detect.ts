@@ -43,6 +43,8 @@ export interface DetectOptions {
   /** How long to wait for the printer's `get_version` answer. */
   mqttWaitMs?: number;
   probeTimeoutMs?: number;
+  /** The last resort (tests pass a fake); default: probing the printer's ports. */
+  probe?: (printer: PrinterConfig, timeoutMs: number) => Promise<CameraDecision>;
 }
 
 export const MQTT_WAIT_MS = 15_000;
@@ -86,7 +88,7 @@ export async function detectCamera(opts: DetectOptions): Promise<CameraDecision>
   const url = mqtt?.ipcam?.rtspUrl;
   if (url)
     return { kind: 'rtsps', reason: `the printer reports an RTSP liveview setting (rtsp_url) over MQTT` };
-  return probeCamera(printer, opts.probeTimeoutMs ?? PROBE_TIMEOUT_MS);
+  return (opts.probe ?? probeCamera)(printer, opts.probeTimeoutMs ?? PROBE_TIMEOUT_MS);
 }
 
 /** Last resort: look at the ports. */

@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { MqttClient } from 'mqtt';
 import type { Logger } from '../log';
 import { type ModelInfo, modelByProduct } from '../protocol/models';
@@ -29,9 +28,10 @@ import {
   requestTopic,
   type VersionInfo,
 } from '../protocol/mqtt-payloads';
+import { PrinterSocket } from './printer-socket';
 import { SourceStatus } from './status';
 import { AuthError, Supervisor } from './supervisor';
-import { checkPinnedFingerprint, type PrinterTlsConfig, printerTlsOptions } from './tls-options';
+import type { PrinterTlsConfig } from './tls-options';
 
 export interface MqttLinkTuning {
   backoffMs?: number[];
@@ -222,28 +222,24 @@ export class MqttLink extends EventEmitter {
     const status = this.status;
     if (signal.aborted) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      let socket: TLSSocket | null = null;
+      let conn: PrinterSocket | null = null;
       let failure: Error | null = null;
       let settled = false;
       let connected = false;
       status.set('connecting', `connecting to MQTT at ${where}`);
-      status.connectionsOpened++;
       const client = new MqttClient(
         () => {
-          socket = tlsConnect({ host, port, ...printerTlsOptions(this.opts.tls, serial) });
-          socket.once('secureConnect', () => {
-            const pinError = socket && checkPinnedFingerprint(socket, this.opts.tls);
-            if (pinError) {
-              failure ??= new Error(pinError);
-              socket?.destroy();
-            }
+          conn = new PrinterSocket({
+            host,
+            port,
+            serial,
+            tls: this.opts.tls,
+            status,
+            signal,
+            refusedHint: 'is the printer on and in LAN mode?',
           });
-          status.connectionsOpen++;
-          socket.once('close', () => {
-            status.connectionsOpen--;
-            finish();
-          });
-          return socket;
+          void conn.closed.then(() => finish());
+          return conn.socket;
         },
         {
           protocolVersion: 4,
@@ -268,7 +264,9 @@ export class MqttLink extends EventEmitter {
         if (this.client === client) this.client = null;
         this.emit('update');
         if (signal.aborted) return resolve();
-        if (failure) return reject(failure);
+        // The socket's own failure (refused, unreachable, pinning) names the cause best.
+        const cause = failure ?? (conn as PrinterSocket | null)?.failure;
+        if (cause) return reject(cause);
         resolve();
       };
 
@@ -296,7 +294,7 @@ export class MqttLink extends EventEmitter {
             `wrong access code: the printer's MQTT server at ${where} refused user ${MQTT_USER} with this code (CONNACK ${err.code})`,
           );
         } else if (typeof err.code === 'string') {
-          failure ??= new Error(describeError(err as NodeJS.ErrnoException, `MQTT at ${where}`));
+          // A socket error: the PrinterSocket words it.
         } else {
           failure ??= new Error(`MQTT at ${where}: ${err.message}`);
         }
@@ -305,22 +303,8 @@ export class MqttLink extends EventEmitter {
         // mqtt.js may close without an error (connect timeout); the socket's 'close' settles the run.
         if (!connected)
           failure ??= new Error(`MQTT at ${where}: closed before the printer accepted the login`);
-        socket?.destroy();
+        (conn as PrinterSocket | null)?.socket.destroy();
       });
     });
-  }
-}
-
-function describeError(err: NodeJS.ErrnoException, where: string): string {
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return `connection refused by ${where} (is the printer on and in LAN mode?)`;
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return `${where} is unreachable (check the printer's IP address and network)`;
-    case 'ECONNRESET':
-      return `connection reset by ${where}`;
-    default:
-      return `${where}: ${err.message}`;
   }
 }

@@ -1,24 +1,8 @@
 /** What a source reports about itself; shown by the API and metrics. */
 
-export type SourceState =
-  | 'idle'
-  | 'connecting'
-  | 'streaming'
-  | 'auth_failed'
-  | 'liveview_off'
-  | 'offline'
-  | 'stopped';
+import type { SourceState, SourceStatusJson } from '../output/api-types';
 
-export interface SourceStatusJson {
-  state: SourceState;
-  reason: string | null;
-  since: string;
-  next_retry_at: string | null;
-  connections_opened: number;
-  connections_open: number;
-  last_connected_at: string | null;
-  last_error: string | null;
-}
+export type { SourceState, SourceStatusJson } from '../output/api-types';
 
 export class SourceStatus {
   state: SourceState = 'idle';

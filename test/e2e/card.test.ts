@@ -143,7 +143,6 @@ describe('the Home Assistant card in a real browser', () => {
     expect(await tryConfig(null)).toMatch(/must be a mapping/);
 
     // A hidden tab fetches nothing: the printer's muxer goes idle, and comes back when visible.
-    const worker = gw.app.workers.get(rtspsId)!;
     const setHidden = (hidden: boolean) =>
       page.evaluate((h) => {
         Object.defineProperty(document, 'hidden', { value: h, configurable: true });
@@ -154,9 +153,13 @@ describe('the Home Assistant card in a real browser', () => {
         document.dispatchEvent(new Event('visibilitychange'));
       }, hidden);
     await setHidden(true);
-    await waitFor(() => !worker.hls.running, 20_000, 'the muxer to stop while the tab is hidden');
+    await waitFor(() => !gw!.app.hls(rtspsId)!.running, 20_000, 'the muxer to stop while the tab is hidden');
     await setHidden(false);
-    await waitFor(() => worker.hls.running, 20_000, 'the muxer to start again when the tab is visible');
+    await waitFor(
+      () => gw!.app.hls(rtspsId)!.running,
+      20_000,
+      'the muxer to start again when the tab is visible',
+    );
     await page.evaluate(() => {
       const v = document.querySelectorAll('bambucam-card')[1].shadowRoot?.querySelector('video') as
         | (HTMLVideoElement & { firstTime?: number })
@@ -171,7 +174,7 @@ describe('the Home Assistant card in a real browser', () => {
     });
     for (const w of gw.app.workers.values())
       await waitFor(
-        () => !w.hls.running && w.h264.outputCounters().hls?.viewers === 0,
+        () => !gw!.app.hls(w.id)!.running && w.h264.outputCounters().hls?.viewers === 0,
         20_000,
         'muxers idle',
       );

@@ -220,8 +220,8 @@ describe('HLS output', () => {
     expect(gw.rtspsFleet[0].camera.stats.connections).toBe(1);
     expect(worker.h264.outputCounters().hls.viewers).toBe(1);
     // Nobody asks any more: the muxer stops, lets go of the stream and holds no segments.
-    await waitFor(() => !worker.hls.running, 15_000, 'the HLS muxer to stop when idle');
-    expect(worker.hls.toJSON()).toMatchObject({ running: false, segments: 0, bytes: 0 });
+    await waitFor(() => !gw!.app.hls(id)!.running, 15_000, 'the HLS muxer to stop when idle');
+    expect(gw!.app.hls(id)!.toJSON()).toMatchObject({ running: false, segments: 0, bytes: 0 });
     expect(worker.h264.outputCounters().hls.viewers).toBe(0);
     expect(worker.h264.demand).toBe(0);
     // A new request starts it again, with sequence numbers that keep growing.
@@ -229,7 +229,7 @@ describe('HLS output', () => {
     const seqs = segmentNames(again).map((n) => Number(/\d+/.exec(n)![0]));
     const before = Math.max(...[...fetched].map((n) => Number(/\d+/.exec(n)![0])));
     expect(Math.min(...seqs)).toBeGreaterThan(before);
-    expect(worker.hls.starts).toBe(2);
+    expect(gw!.app.hls(id)!.starts).toBe(2);
   });
 
   test('the chamber encoder starts for HLS and stops after the muxer goes idle', async () => {
@@ -239,7 +239,7 @@ describe('HLS output', () => {
     expect(worker.encoder?.running).toBe(false);
     expect((await httpGet(`${gw.base}/printers/${id}/hls/index.m3u8`, 30_000)).status).toBe(200);
     expect(worker.encoder?.running).toBe(true);
-    await waitFor(() => !worker.hls.running, 15_000, 'the HLS muxer to stop');
+    await waitFor(() => !gw!.app.hls(id)!.running, 15_000, 'the HLS muxer to stop');
     await waitFor(() => !worker.encoder?.running, 15_000, 'the encoder to stop');
     expect(gw.fleet[0].camera.stats.tcpConnections).toBe(1);
   });

@@ -3,11 +3,13 @@
  * than the source, few sizes, a bounded queue answered 503 beyond it), parameters are plain
  * decimals, and a malformed escape in the path is the client's 400, not our 500.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { rootLogger } from '../../src/log';
-import { createHttpApp, listen } from '../../src/serve/http/server';
+import { outputStates, printerStatus } from '../../src/output/printer-api';
+import type { PrinterMedia } from '../../src/output/printer-media';
+import { createHttpApp } from '../../src/serve/http/server';
 import { SnapshotResizer } from '../../src/serve/http/snapshot';
 import { captureLogs, type Gateway, httpGet, spec, startGateway, waitFor } from '../helpers';
 
@@ -94,9 +96,20 @@ describe('HTTP hardening', () => {
     gw = await startGateway([spec({ fps: 10 })]);
     const g = gw;
     await waitFor(() => g.app.workers.get(g.fleet[0].spec.id)!.hub.latest, 10_000, 'first frame');
+    // A second HTTP app over the same printers, with a resizer this test can hold busy.
     const resizer = new SnapshotResizer(1, 1);
-    extra = await listen(createHttpApp({ workers: g.app.workers, log: rootLogger, resizer }), 0, '127.0.0.1');
-    const base = `http://127.0.0.1:${(extra.address() as AddressInfo).port}`;
+    const printers = g.app.workers as ReadonlyMap<string, PrinterMedia>;
+    const app = createHttpApp({
+      printers,
+      statusOf: (p) => printerStatus(p, g.app.outputs),
+      metrics: { printers: () => printers.values(), outputStates: (id) => outputStates(g.app.outputs, id) },
+      log: rootLogger,
+      resizer,
+    });
+    const server = createServer(app);
+    extra = server;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     // Hold the only slot and the only place in the queue.
     const gates: (() => void)[] = [];
     const held = [0, 1].map(() => resizer.queue.run(() => new Promise<void>((r) => gates.push(r))));

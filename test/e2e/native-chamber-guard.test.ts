@@ -137,11 +137,13 @@ describe('native :6000 per-address limits', () => {
     const id = g.fleet[0].spec.id;
     const value = (line: string) => Number(new RegExp(`^${line} (\\d+)$`, 'm').exec(metrics)?.[1]);
     expect(
-      value(`bambucam_connections_refused_total\\{printer="${id}",output="native",reason="address_limit"\\}`),
+      value(
+        `bambucam_connections_refused_total\\{printer="${id}",output="native_chamber",reason="address_limit"\\}`,
+      ),
     ).toBeGreaterThanOrEqual(240);
-    expect(value(`bambucam_connections_evicted_total\\{printer="${id}",output="native"\\}`)).toBeGreaterThan(
-      0,
-    );
+    expect(
+      value(`bambucam_connections_evicted_total\\{printer="${id}",output="native_chamber"\\}`),
+    ).toBeGreaterThan(0);
     // The upstream never noticed.
     expect(g.fleet[0].camera.stats.tcpConnections).toBe(1);
   });
@@ -199,12 +201,12 @@ describe('native :6000 per-address limits', () => {
       });
       const metrics = (await httpGet(`${g.base}/metrics`)).body.toString();
       const id = g.fleet[0].spec.id;
-      expect(metrics).toContain(`bambucam_auth_failures_total{printer="${id}",output="native"} 5`);
-      expect(metrics).toContain(`bambucam_auth_delayed_total{printer="${id}",output="native"} 2`);
+      expect(metrics).toContain(`bambucam_auth_failures_total{printer="${id}",output="native_chamber"} 5`);
+      expect(metrics).toContain(`bambucam_auth_delayed_total{printer="${id}",output="native_chamber"} 2`);
       expect(metrics).toContain(
-        `bambucam_connections_refused_total{printer="${id}",output="native",reason="blocked"} 100`,
+        `bambucam_connections_refused_total{printer="${id}",output="native_chamber",reason="blocked"} 100`,
       );
-      expect(metrics).toContain(`bambucam_addresses_blocked{printer="${id}",output="native"} 1`);
+      expect(metrics).toContain(`bambucam_addresses_blocked{printer="${id}",output="native_chamber"} 1`);
 
       await gw.stop(); // the last aggregated line is written on stop
       gw = undefined;

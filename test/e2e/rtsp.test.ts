@@ -262,12 +262,18 @@ describe('RTSP output', () => {
     expect(parseSps(worker.h264.sps!).width).toBe(640);
     // Timestamps out of bambucam advance although the printer's do not.
     const stamps: number[] = [];
-    const unsubscribe = worker.h264.subscribe(
-      { offer: (u) => stamps.push(u.timestamp), close: () => {} },
-      'test',
+    const reader = worker.h264.subscribe(
+      {
+        send: (u, done) => {
+          stamps.push(u.timestamp);
+          done();
+        },
+        close: () => {},
+      },
+      { output: 'test' },
     );
     await waitFor(() => stamps.length >= 40, 10_000, '40 pictures');
-    unsubscribe();
+    reader.unsubscribe();
     const live = stamps.slice(-10); // after the GOP burst
     for (let i = 1; i < live.length; i++) expect((live[i] - live[i - 1]) >>> 0).toBeGreaterThan(0);
   });

@@ -1,4 +1,4 @@
-import { bodyWrites } from '../../src/serve/chamber-frame-writer';
+import { bodyWrites } from '../../src/protocol/chamber';
 
 describe('chamber frame body writes', () => {
   const jpeg = (n: number) => Buffer.alloc(n, 7);

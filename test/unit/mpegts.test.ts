@@ -115,3 +115,23 @@ describe('HLS segmenter', () => {
     expect(seg.playlist()!.match(/#EXTINF:1\.000,/g)).toHaveLength(2);
   });
 });
+
+describe('program date-times', () => {
+  test('only grow, even when arrival times fall behind the media clock and re-anchor', () => {
+    const sps = Buffer.from('6742c01fda012416ec0440000003004000000f03c60ca8', 'hex');
+    const pps = Buffer.from('68ce0fc8', 'hex');
+    const idr = Buffer.from([0x65, 0x88, 1, 2]);
+    const seg = new Segmenter({ targetMs: 1000 }, 0);
+    const starts: number[] = [];
+    const t0 = 1_700_000_000_000;
+    // One keyframe a second on the media clock; arrivals lag by 1.5 s at picture 3, then catch up at once
+    // (ffmpeg starved for a moment, then flushing its queue).
+    const arrivals = [0, 1000, 2000, 4500, 4510, 4520, 6000, 7000];
+    arrivals.forEach((arrival, i) => {
+      const { segment } = seg.push([sps, pps, idr], i * 90_000, true, t0 + arrival);
+      if (segment) starts.push(segment.startedAt);
+    });
+    expect(starts.length).toBeGreaterThanOrEqual(6);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]).toBeGreaterThan(starts[i - 1]);
+  });
+});

@@ -11,7 +11,7 @@
  * ```
  */
 import { type ActiveMode, CameraPlayer, type PlayMode } from './player';
-import { STATE_TEXT } from './status';
+import { type PrinterStatus, STATE_TEXT } from './status';
 
 export interface BambucamCardConfig {
   type: string;
@@ -193,7 +193,7 @@ export class BambucamCard extends HTMLElement {
     try {
       const res = await fetch(this.urls().status, { cache: 'no-store' });
       const body = await res.json();
-      const p = this.config.printer ? body : body.printers?.[0];
+      const p: PrinterStatus | undefined = this.config.printer ? body : body.printers?.[0];
       if (!res.ok || !p) throw new Error(body?.message ?? `HTTP ${res.status}`);
       badge.className = `badge ${p.source.state}`;
       badge.textContent = STATE_TEXT[p.source.state] ?? p.source.state;

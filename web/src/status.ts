@@ -1,21 +1,15 @@
-/** The parts of /api/printers that the page and the card read. */
-export interface PrinterStatus {
-  id: string;
-  name: string;
-  fps: number;
-  last_frame_age_ms: number | null;
-  viewers: Record<string, number>;
-  source: { state: string; reason: string | null; next_retry_at: string | null };
-  urls: { snapshot: string; mjpeg: string; hls: string };
-  /** From the printer's MQTT link, when configured. */
-  mqtt?: { ipcam?: { liveview?: string } } | null;
-}
+/** /api/printers as the page and the card read it: the gateway's own type (src/output/api-types.ts). */
+import type { SourceState } from '../../src/output/api-types';
 
-export const STATE_TEXT: Record<string, string> = {
+export type { PrinterStatus } from '../../src/output/api-types';
+
+/** Every source state in words; a state added to the gateway without words here fails the type check. */
+export const STATE_TEXT: Record<SourceState, string> = {
   streaming: 'live',
   connecting: 'connecting',
   idle: 'starting',
   offline: 'offline',
   auth_failed: 'wrong access code',
+  liveview_off: 'LAN liveview is off',
   stopped: 'stopped',
 };

@@ -204,3 +204,15 @@ export function parseSessionHeader(header: string): { id: string; timeoutS: numb
   }
   return { id, timeoutS };
 }
+
+/** The path of a request URI (`rtsps://host:322/streaming/live/1/` → `/streaming/live/1`), no query or trailing slash. */
+export function uriPath(uri: string): string {
+  let path: string;
+  try {
+    path = new URL(uri.replace(/^rtsps?:/i, 'http:')).pathname;
+  } catch {
+    path = uri.startsWith('/') ? uri.split('?')[0] : '/';
+  }
+  path = decodeURIComponent(path).replace(/\/+$/, '');
+  return path || '/';
+}

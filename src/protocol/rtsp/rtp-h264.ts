@@ -4,6 +4,7 @@
  * reassembles access units (single NAL, STAP-A, FU-A). Pure: no I/O.
  */
 import { type AccessUnit, beginsAccessUnit, isKeyUnit, isVcl, NAL, nalType } from '../h264';
+import { interleavedHeader } from './message';
 
 export const RTP_HEADER_BYTES = 12;
 /** Payload size that keeps an RTP packet well inside one TCP segment / typical MTU. */
@@ -216,4 +217,32 @@ export class H264Depacketizer {
     this.loss = false;
     return unit;
   }
+}
+
+/**
+ * One access unit's RTP packets as an RTSP server sends them over TCP: each behind its `$`
+ * interleaved header (RFC 2326 §10.12), numbered from `firstSeq`, in one buffer ready to write.
+ */
+export function interleavedRtp(
+  payloads: H264Payload[],
+  rtp: { payloadType: number; firstSeq: number; timestamp: number; ssrc: number },
+  channel: number,
+): Buffer {
+  const parts: Buffer[] = [];
+  payloads.forEach((p, i) => {
+    const head = Buffer.allocUnsafe(4 + RTP_HEADER_BYTES);
+    interleavedHeader(channel, RTP_HEADER_BYTES + p.payload.length).copy(head, 0);
+    encodeRtpHeader(
+      {
+        payloadType: rtp.payloadType,
+        marker: p.marker,
+        sequence: (rtp.firstSeq + i) & 0xffff,
+        timestamp: rtp.timestamp,
+        ssrc: rtp.ssrc,
+      },
+      head.subarray(4),
+    );
+    parts.push(head, p.payload);
+  });
+  return Buffer.concat(parts);
 }

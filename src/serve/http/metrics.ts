@@ -1,32 +1,39 @@
-/** GET /metrics: Prometheus text, read from the workers at scrape time. */
+/** GET /metrics: Prometheus text, read from the printers and outputs at scrape time. */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { PrinterWorker } from '../../worker';
+import type { OutputState } from '../../output/output';
+import type { PrinterMedia } from '../../output/printer-media';
 import { type GuardStatusJson, guardStatusOf } from '../guard/address-guard';
 
-/** Counters of both hubs: JPEG outputs (mjpeg, snapshot, encoder, ...) and H.264 ones (rtsp, native_rtsps, decoder). */
+export interface MetricsSource {
+  printers: () => Iterable<PrinterMedia>;
+  /** Every output's state for one printer, by output name (those that serve it one by one). */
+  outputStates: (printerId: string) => [string, OutputState][];
+  snapshotResizes: () => number;
+  /** Resize requests refused because the queue was full. */
+  snapshotResizesRefused: () => number;
+}
+
+/** Counters of both hubs: JPEG outputs (mjpeg, snapshot, encoder, ...) and H.264 ones (rtsp, hls, decoder, ...). */
 function outputs(
-  w: PrinterWorker,
+  w: PrinterMedia,
 ): [string, { viewers: number; delivered: number; dropped: number; stalled: number }][] {
-  return [...Object.entries(w.hub.outputCounters()), ...Object.entries(w.h264.outputCounters())];
+  return [...Object.entries(w.jpeg.outputCounters()), ...Object.entries(w.h264.outputCounters())];
 }
 
-/** The guards of a worker's native servers, by output name as the hub counts it ('native' is :6000). */
-function guards(w: PrinterWorker): [string, GuardStatusJson][] {
-  const out: [string, GuardStatusJson][] = [];
-  for (const [name, status] of Object.entries(w.native)) {
-    const guard = guardStatusOf(status());
-    if (guard) out.push([name === 'chamber' ? 'native' : `native_${name}`, guard]);
-  }
-  return out;
-}
-
-export function createMetrics(
-  workers: () => PrinterWorker[],
-  resizer: { resizes: number; queue: { refused: number } },
-): Registry {
+export function createMetrics(source: MetricsSource): Registry {
   const registry = new Registry();
-  const each = (fn: (w: PrinterWorker) => void) => {
-    for (const w of workers()) fn(w);
+  const { snapshotResizes, snapshotResizesRefused } = source;
+  /** The per-address guards of a printer's outputs (those that authenticate), by output name. */
+  const guards = (w: PrinterMedia): [string, GuardStatusJson][] => {
+    const out: [string, GuardStatusJson][] = [];
+    for (const [name, st] of source.outputStates(w.id)) {
+      const guard = guardStatusOf(st);
+      if (guard) out.push([name, guard]);
+    }
+    return out;
+  };
+  const each = (fn: (w: PrinterMedia) => void) => {
+    for (const w of source.printers()) fn(w);
   };
   new Gauge({
     name: 'bambucam_source_up',
@@ -35,7 +42,7 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      each((w) => this.set({ printer: w.id }, w.status.state === 'streaming' ? 1 : 0));
+      each((w) => this.set({ printer: w.id }, w.facts().state === 'streaming' ? 1 : 0));
     },
   });
   new Gauge({
@@ -45,7 +52,7 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      each((w) => this.set({ printer: w.id }, w.hub.fps()));
+      each((w) => this.set({ printer: w.id }, w.jpeg.fps()));
     },
   });
   new Gauge({
@@ -56,7 +63,7 @@ export function createMetrics(
     collect() {
       this.reset();
       each((w) => {
-        if (w.hub.latest) this.set({ printer: w.id }, (Date.now() - w.hub.latest.receivedAt) / 1000);
+        if (w.jpeg.latest) this.set({ printer: w.id }, (Date.now() - w.jpeg.latest.receivedAt) / 1000);
       });
     },
   });
@@ -67,7 +74,7 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      each((w) => this.inc({ printer: w.id }, w.hub.framesIn));
+      each((w) => this.inc({ printer: w.id }, w.jpeg.framesIn));
     },
   });
   new Counter({
@@ -77,7 +84,7 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      each((w) => this.inc({ printer: w.id }, w.status.connectionsOpened));
+      each((w) => this.inc({ printer: w.id }, w.facts().upstreamConnectionsOpened));
     },
   });
   new Gauge({
@@ -114,6 +121,21 @@ export function createMetrics(
       },
     });
   }
+  new Gauge({
+    name: 'bambucam_output_up',
+    help: "1 while an output serves the printer (listening or running), 0 when it failed or is disabled; the API's outputs.<name>.reason says why.",
+    labelNames: ['printer', 'output', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((w) => {
+        for (const [output, st] of source.outputStates(w.id)) {
+          const up = st.state === 'listening' || st.state === 'running' ? 1 : 0;
+          this.set({ printer: w.id, output, state: st.state }, up);
+        }
+      });
+    },
+  });
   // Per-address limits (issue 13): what strangers tried on each output's port.
   const guardCounter = (
     name: string,
@@ -160,37 +182,38 @@ export function createMetrics(
     'Connections closed without offering credentials (silent, timed out, not the protocol).',
     (g) => [[{}, g.abandoned]],
   );
-  new Gauge({
-    name: 'bambucam_connections_unauthenticated',
-    help: 'Connections waiting to authenticate now.',
-    labelNames: ['printer', 'output'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      each((w) => {
-        for (const [output, g] of guards(w)) this.set({ printer: w.id, output }, g.pending);
-      });
-    },
-  });
-  new Gauge({
-    name: 'bambucam_addresses_blocked',
-    help: 'Remote addresses refused now after too many failures.',
-    labelNames: ['printer', 'output'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      each((w) => {
-        for (const [output, g] of guards(w)) this.set({ printer: w.id, output }, g.addresses_blocked);
-      });
-    },
-  });
+  for (const [name, help, read] of [
+    [
+      'bambucam_connections_unauthenticated',
+      'Connections waiting to authenticate now.',
+      (g: GuardStatusJson) => g.pending,
+    ],
+    [
+      'bambucam_addresses_blocked',
+      'Remote addresses refused now after too many failures.',
+      (g: GuardStatusJson) => g.addresses_blocked,
+    ],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['printer', 'output'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        each((w) => {
+          for (const [output, g] of guards(w)) this.set({ printer: w.id, output }, read(g));
+        });
+      },
+    });
+  }
   new Counter({
     name: 'bambucam_snapshot_resizes_total',
     help: 'Resized snapshots computed (one per frame and size, shared by all requests).',
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(resizer.resizes);
+      this.inc(snapshotResizes());
     },
   });
   new Counter({
@@ -199,7 +222,7 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(resizer.queue.refused);
+      this.inc(snapshotResizesRefused());
     },
   });
   return registry;

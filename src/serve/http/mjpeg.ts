@@ -7,7 +7,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Frame } from '../../hub/frame';
-import type { PrinterWorker } from '../../worker';
+import type { PrinterMedia } from '../../output/printer-media';
 import { FreshPacer } from '../pacing/fresh-pacer';
 import type { KernelQueues } from '../pacing/kernel-queues';
 import { BadParam, numberParam, sendError } from './reply';
@@ -57,7 +57,7 @@ export function mjpegHandler(
   kernel: KernelQueues | null,
   resendMs = MJPEG_RESEND_MS,
 ) {
-  return (req: Request, res: Response, worker: PrinterWorker): void => {
+  return (req: Request, res: Response, printer: PrinterMedia): void => {
     let fps: number | undefined;
     try {
       fps = numberParam(req.query, 'fps', 0.1, 60, false);
@@ -83,7 +83,7 @@ export function mjpegHandler(
     // A delivery ends when the kernel has passed the picture on, so a slow viewer gets fewer, newer
     // (and, below PICTURE_BUDGET_MS per picture, smaller) pictures instead of a queue of old ones.
     const pacer = new FreshPacer(socket, kernel);
-    const sub = worker.hub.subscribe(
+    const sub = printer.jpeg.subscribe(
       {
         send(frame: Frame, done: () => void) {
           void pictureFor(frame, pacer.pictureBudget(PICTURE_BUDGET_MS), resizer).then((jpeg) => {

@@ -1,21 +1,36 @@
 /**
- * The HTTP server (express): web page, snapshot, MJPEG, status API, health and metrics.
+ * The HTTP app (express): web page, snapshot, MJPEG, status API, health and metrics, and the routes
+ * other outputs add (HLS, WHEP, ...). Printers are seen only as PrinterMedia.
  */
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import { resolve } from 'node:path';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../log';
-import type { PrinterWorker } from '../../worker';
+import type { PrinterStatus } from '../../output/api-types';
+import type { PrinterMedia } from '../../output/printer-media';
+import { PACKAGE_ROOT } from '../../package-root';
 import { type KernelQueues, sharedKernelQueues } from '../pacing/kernel-queues';
-import { allowCors, hlsPlaylist, hlsSegment } from './hls';
-import { createMetrics } from './metrics';
+import { HttpAuth, type HttpUser } from './auth';
+import { corsMiddleware } from './cors';
+import { createMetrics, type MetricsSource } from './metrics';
 import { MJPEG_RESEND_MS, mjpegHandler } from './mjpeg';
+import { perPrinterRoute } from './per-printer';
 import { sendError } from './reply';
 import { SNAPSHOT_WAIT_MS, SnapshotResizer, snapshotHandler } from './snapshot';
 
 export interface HttpOptions {
-  workers: Map<string, PrinterWorker>;
+  printers: ReadonlyMap<string, PrinterMedia>;
+  /** The API's status of one printer (the worker's part and every output's). */
+  statusOf: (printer: PrinterMedia) => PrinterStatus;
+  /** What /metrics reads besides the hubs: every output's state per printer. */
+  metrics: Omit<MetricsSource, 'snapshotResizes' | 'snapshotResizesRefused'>;
+  /** `http.users` and `http.cors_origins`. */
+  users?: readonly HttpUser[];
+  corsOrigins?: readonly string[] | null;
+  /** A request offered wrong credentials (for counting and throttling). */
+  onAuthFailure?: (req: Request) => void;
+  /** Routes added by other outputs (HLS, WHEP, ...), mounted before the catch-all 404. */
+  routers?: readonly Router[];
   log: Logger;
   mjpegResendMs?: number;
   snapshotWaitMs?: number;
@@ -29,76 +44,42 @@ export interface HttpOptions {
   kernelQueues?: KernelQueues | null;
 }
 
-type PrinterRoute = (req: Request, res: Response, worker: PrinterWorker) => void | Promise<void>;
-
-/** The package root (the nearest package.json up): from src/ (tests), dist/ (built) or build/ (bench). */
-function findPackageRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
-export const PACKAGE_ROOT = findPackageRoot(__dirname);
+export { PACKAGE_ROOT } from '../../package-root';
 
 export function createHttpApp(opts: HttpOptions): express.Express {
-  const { workers, log } = opts;
+  const { printers, log } = opts;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  const auth = new HttpAuth(opts.users ?? []);
+  app.use(corsMiddleware(opts.corsOrigins ?? null, auth.enabled));
+  app.use(auth.middleware(opts.onAuthFailure));
   const resizer = opts.resizer ?? new SnapshotResizer();
+  const route = perPrinterRoute(printers);
   const snapshot = snapshotHandler(resizer, opts.snapshotWaitMs ?? SNAPSHOT_WAIT_MS);
   const kernel = opts.kernelQueues === undefined ? sharedKernelQueues() : opts.kernelQueues;
   const mjpeg = mjpegHandler(resizer, kernel, opts.mjpegResendMs ?? MJPEG_RESEND_MS);
-  const first = () => workers.values().next().value as PrinterWorker | undefined;
-
-  const perPrinter =
-    (route: PrinterRoute, pick: (req: Request) => PrinterWorker | undefined) =>
-    async (req: Request, res: Response, next: NextFunction) => {
-      const worker = pick(req);
-      if (!worker) {
-        const id = req.params.id;
-        return id === undefined
-          ? sendError(res, 404, 'no_printer', 'no printer is configured')
-          : sendError(
-              res,
-              404,
-              'unknown_printer',
-              `no printer with id "${id}"; known: ${[...workers.keys()].join(', ') || 'none'}`,
-            );
-      }
-      try {
-        await route(req, res, worker);
-      } catch (err) {
-        next(err);
-      }
-    };
-  const byId = (req: Request) => workers.get(String(req.params.id));
-
-  const routes: [string, PrinterRoute][] = [
-    ['snapshot.jpg', snapshot],
-    ['stream.mjpeg', mjpeg],
-    ['hls/index.m3u8', hlsPlaylist],
-    ['hls/:name', hlsSegment],
-  ];
-  for (const [name, route] of routes) {
-    app.get(`/printers/:id/${name}`, perPrinter(route, byId));
-    app.get(`/${name}`, perPrinter(route, first));
-  }
+  route.both(app, 'snapshot.jpg', snapshot);
+  route.both(app, 'stream.mjpeg', mjpeg);
+  for (const router of opts.routers ?? []) app.use(router);
   app.get(
     '/api/printers/:id',
-    perPrinter((_req, res, w) => {
-      allowCors(res); // the dashboard card reads the status from Home Assistant's origin
-      res.set('Cache-Control', 'no-store').json(w.toJSON());
-    }, byId),
+    route.byId((_req, res, p) => {
+      res.set('Cache-Control', 'no-store').json(opts.statusOf(p));
+    }),
   );
   app.get('/api/printers', (_req, res) => {
-    allowCors(res);
-    res.set('Cache-Control', 'no-store').json({ printers: [...workers.values()].map((w) => w.toJSON()) });
+    res.set('Cache-Control', 'no-store').json({ printers: [...printers.values()].map(opts.statusOf) });
   });
   app.get('/healthz', (_req, res) => {
-    const states = [...workers.values()].map((w) => ({ id: w.id, state: w.status.state }));
+    const states = [...printers.values()].map((p) => ({ id: p.id, state: p.facts().state }));
     res.set('Cache-Control', 'no-store').json({ ok: true, printers: states });
   });
-  const metrics = createMetrics(() => [...workers.values()], resizer);
+  const metrics = createMetrics({
+    ...opts.metrics,
+    snapshotResizes: () => resizer.resizes,
+    snapshotResizesRefused: () => resizer.queue.refused,
+  });
   app.get('/metrics', async (_req, res, next) => {
     try {
       res.set('Content-Type', metrics.contentType).send(await metrics.metrics());
@@ -123,13 +104,12 @@ export function createHttpApp(opts: HttpOptions): express.Express {
     express.static(bundleDir, {
       index: false,
       maxAge: 0,
-      setHeaders: (res) => res.setHeader('Access-Control-Allow-Origin', '*'),
     }),
   );
 
   app.all(
     '/printers/:id/{*rest}',
-    perPrinter((_req, res) => sendError(res, 404, 'not_found', 'no such route'), byId),
+    route.byId((_req, res) => sendError(res, 404, 'not_found', 'no such route')),
   );
   app.use((_req: Request, res: Response) => sendError(res, 404, 'not_found', 'no such route'));
   app.use((err: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
@@ -140,15 +120,4 @@ export function createHttpApp(opts: HttpOptions): express.Express {
     sendError(res, 500, 'internal', 'internal error; see the gateway log');
   });
   return app;
-}
-
-export function listen(app: express.Express, port: number, host: string): Promise<Server> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer(app);
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolvePromise(server);
-    });
-  });
 }

@@ -7,8 +7,8 @@
 import type { Request, Response } from 'express';
 import sharp from 'sharp';
 import type { Frame } from '../../hub/frame';
+import type { PrinterMedia } from '../../output/printer-media';
 import { ensureJfif, insertComment, jpegSize, readComment } from '../../protocol/jpeg';
-import type { PrinterWorker } from '../../worker';
 import { BadParam, numberParam, sendError } from './reply';
 import { QueueFull, WorkQueue } from './work-queue';
 
@@ -115,7 +115,7 @@ export class SnapshotResizer {
 }
 
 export function snapshotHandler(resizer: SnapshotResizer, waitMs = SNAPSHOT_WAIT_MS) {
-  return async (req: Request, res: Response, worker: PrinterWorker): Promise<void> => {
+  return async (req: Request, res: Response, printer: PrinterMedia): Promise<void> => {
     let variant: VariantRequest;
     try {
       variant = {
@@ -127,38 +127,33 @@ export function snapshotHandler(resizer: SnapshotResizer, waitMs = SNAPSHOT_WAIT
       if (err instanceof BadParam) return sendError(res, 400, 'bad_parameter', err.message);
       throw err;
     }
-    const counters = worker.hub.counters('snapshot');
-    counters.viewers++;
-    try {
-      const frame = await worker.snapshotFrame(waitMs);
-      if (!frame) {
-        const why = worker.status.reason ?? worker.status.state;
-        return sendError(
-          res,
-          503,
-          'no_frame',
-          `no picture from ${worker.id} within ${waitMs / 1000} s: ${why}`,
-        );
-      }
-      let jpeg: Buffer;
-      try {
-        jpeg = await resizer.get(frame, variant);
-      } catch (err) {
-        if (!(err instanceof QueueFull)) throw err;
-        res.set('Retry-After', String(RESIZE_RETRY_AFTER_S));
-        return sendError(res, 503, 'busy', 'too many pictures are being resized; try again in a second');
-      }
-      counters.delivered++;
-      res.set({
-        'Content-Type': 'image/jpeg',
-        'Content-Length': String(jpeg.length),
-        'Cache-Control': 'no-store',
-        'Last-Modified': new Date(frame.receivedAt).toUTCString(),
-        'X-Frame-Age-Ms': String(Date.now() - frame.receivedAt),
-      });
-      res.end(jpeg);
-    } finally {
-      counters.viewers--;
+    // The printer counts the snapshot in its JPEG hub (output 'snapshot').
+    const frame = await printer.snapshot(waitMs);
+    if (!frame) {
+      const facts = printer.facts();
+      const why = facts.reason ?? facts.state;
+      return sendError(
+        res,
+        503,
+        'no_frame',
+        `no picture from ${printer.id} within ${waitMs / 1000} s: ${why}`,
+      );
     }
+    let jpeg: Buffer;
+    try {
+      jpeg = await resizer.get(frame, variant);
+    } catch (err) {
+      if (!(err instanceof QueueFull)) throw err;
+      res.set('Retry-After', String(RESIZE_RETRY_AFTER_S));
+      return sendError(res, 503, 'busy', 'too many pictures are being resized; try again in a second');
+    }
+    res.set({
+      'Content-Type': 'image/jpeg',
+      'Content-Length': String(jpeg.length),
+      'Cache-Control': 'no-store',
+      'Last-Modified': new Date(frame.receivedAt).toUTCString(),
+      'X-Frame-Age-Ms': String(Date.now() - frame.receivedAt),
+    });
+    res.end(jpeg);
   };
 }

@@ -6,41 +6,38 @@
  * Authentication (optional per mount): Digest, plus Basic when allowed. A 401 keeps the socket
  * open, because clients send their first request without credentials even when they have them.
  *
- * Each viewer writes whole access units to its socket; when the socket's buffer is over a limit
- * the unit is dropped and the viewer waits for the next keyframe, so loss happens only at picture
- * boundaries and a slow viewer never slows the others. A viewer congested past `stallMs` is closed.
+ * Each playing session is a reader of the stream (viewer.ts): whole access units through a bounded
+ * queue, loss only at picture boundaries, a congested viewer closed past `stallMs`. RTP numbering
+ * and the interleaved wire buffers are made once per stream by a packetizer that exists only while
+ * the stream has a viewer here (rtp-packetizer.ts).
  *
- * The same class, with `live555: true`, plays a printer's server in the simulator
- * (PROTOCOLS.md §4): its realm, `Public` list, `Content-Base`, `track1`, and sessions that expire
- * after `timeout` seconds without a request or RTCP from the client.
+ * The native RTSPS output uses it with the printer's realm, path and codes; the simulated printers
+ * have a server of their own (src/simulator/live555-server.ts), so a bug here is not mirrored there.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
-import type { H264Stream, H264Subscriber, StreamUnit } from '../hub/h264-stream';
-import type { Logger } from '../log';
-import { type Credential, newNonce, verifyAuthorization } from '../protocol/rtsp/auth';
+import type { H264Stream } from '../../hub/h264-stream';
+import type { Logger } from '../../log';
+import { listenOn } from '../../net/listen';
+import { verifyAuthorization } from '../../protocol/rtsp/auth';
 import {
   type HeaderValues,
   parseTransports,
   type RtspRequest,
-  RtspStreamParser,
+  type RtspStreamParser,
   serializeResponse,
-} from '../protocol/rtsp/message';
-import { buildH264Sdp } from '../protocol/rtsp/sdp';
+  uriPath,
+} from '../../protocol/rtsp/message';
+import { buildH264Sdp } from '../../protocol/rtsp/sdp';
+import { TLS_SERVER_CIPHERS } from '../../tls/ciphers';
+import { Connection } from './connection';
+import type { RtspMount } from './mount';
+import { RtpPacketizer } from './rtp-packetizer';
+import { Viewer, type ViewerLimits } from './viewer';
 
-export interface RtspMount {
-  stream: H264Stream;
-  /** null: no authentication. */
-  credentials: Credential[] | null;
-}
-
-export interface ViewerLimits {
-  /** Bytes queued in a viewer's socket beyond which new pictures are dropped. */
-  maxQueuedBytes?: number;
-  /** A viewer that cannot take pictures for this long is disconnected. */
-  stallMs?: number;
-}
+export type { RtspMount } from './mount';
+export type { ViewerLimits } from './viewer';
 
 export interface RtspServerOptions {
   log: Logger;
@@ -56,185 +53,40 @@ export interface RtspServerOptions {
   allowBasic?: boolean;
   /** Seconds announced in `Session: id;timeout=`. */
   sessionTimeoutS?: number;
-  /** LIVE555 behaviour: expire sessions without keep-alive, its realm, header values and track name. */
-  live555?: boolean;
-  /** Refuse connections beyond this many (a printer's strict limit); closes them at once. */
-  maxConnections?: number;
   /** How long DESCRIBE waits for the stream's first SPS/PPS (an encoder starting). */
   describeWaitMs?: number;
   viewer?: ViewerLimits;
 }
 
-export const DEFAULT_MAX_QUEUED_BYTES = 2 * 1024 * 1024;
-export const DEFAULT_STALL_MS = 10_000;
 export const DESCRIBE_WAIT_MS = 10_000;
 export const IDLE_CONNECTION_MS = 60_000;
 const PUBLIC = 'OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER';
-export const LIVE555_REALM = 'LIVE555 Streaming Media';
 
 export interface RtspServerStats {
   connections: number;
   connectionsOpen: number;
-  refused: number;
   sessionsStarted: number;
-  sessionsExpired: number;
   unauthorized: number;
   /** SETUPs answered 461 (UDP asked for). */
   unsupportedTransport: number;
-}
-
-/** The path of an RTSP URI, without the query and trailing slash. */
-export function uriPath(uri: string): string {
-  let path: string;
-  try {
-    path = new URL(uri.replace(/^rtsps?:/i, 'http:')).pathname;
-  } catch {
-    path = uri.startsWith('/') ? uri.split('?')[0] : '/';
-  }
-  path = decodeURIComponent(path).replace(/\/+$/, '');
-  return path || '/';
-}
-
-class Viewer implements H264Subscriber {
-  waitingForKey = true;
-  private stallTimer: NodeJS.Timeout | null = null;
-  private unsubscribe: (() => void) | null = null;
-
-  constructor(
-    private readonly conn: Connection,
-    readonly stream: H264Stream,
-    readonly channel: number,
-    private readonly output: string,
-    private readonly maxQueuedBytes: number,
-    private readonly stallMs: number,
-  ) {}
-
-  start(): void {
-    this.unsubscribe = this.stream.subscribe(this, this.output);
-  }
-
-  stop(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = null;
-    if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.stallTimer = null;
-  }
-
-  offer(unit: StreamUnit, stream: H264Stream): void {
-    const counters = stream.counters(this.output);
-    const socket = this.conn.socket;
-    if (socket.destroyed) return;
-    if (socket.writableLength > this.maxQueuedBytes) {
-      counters.dropped++;
-      this.waitingForKey = true;
-      this.watchStall(counters);
-      return;
-    }
-    if (this.waitingForKey && !unit.key) {
-      counters.dropped++;
-      return;
-    }
-    this.waitingForKey = false;
-    counters.delivered++;
-    socket.write(stream.wire(unit, this.channel));
-  }
-
-  /** Congested: close the viewer unless its socket drains within `stallMs`. */
-  private watchStall(counters: { stalled: number }): void {
-    if (this.stallTimer) return;
-    const socket = this.conn.socket;
-    const onDrain = () => {
-      if (this.stallTimer) clearTimeout(this.stallTimer);
-      this.stallTimer = null;
-    };
-    socket.once('drain', onDrain);
-    this.stallTimer = setTimeout(() => {
-      this.stallTimer = null;
-      socket.off('drain', onDrain);
-      if (socket.destroyed || socket.writableLength <= this.maxQueuedBytes) return;
-      counters.stalled++;
-      this.conn.close(`viewer could not take pictures for ${Math.round(this.stallMs / 1000)} s`);
-    }, this.stallMs);
-    this.stallTimer.unref();
-  }
-
-  close(reason: string): void {
-    this.conn.close(reason);
-  }
-}
-
-interface Session {
-  id: string;
-  mount: RtspMount;
-  path: string;
-  channel: number;
-  viewer: Viewer | null;
-}
-
-class Connection {
-  readonly parser = new RtspStreamParser();
-  readonly nonce = newNonce();
-  session: Session | null = null;
-  releaseDemand: (() => void) | null = null;
-  lastActivity = Date.now();
-  queue: Promise<void> = Promise.resolve();
-  private expiry: NodeJS.Timeout | null = null;
-  private closed = false;
-
-  constructor(
-    readonly server: RtspServer,
-    readonly socket: Socket,
-    readonly log: Logger,
-  ) {}
-
-  close(reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.log.debug(`closing connection from ${this.socket.remoteAddress}: ${reason}`);
-    this.cleanup();
-    this.socket.destroy();
-  }
-
-  cleanup(): void {
-    this.session?.viewer?.stop();
-    this.session = null;
-    this.releaseDemand?.();
-    this.releaseDemand = null;
-    if (this.expiry) clearInterval(this.expiry);
-    this.expiry = null;
-  }
-
-  armExpiry(timeoutS: number): void {
-    if (this.expiry) return;
-    this.expiry = setInterval(
-      () => {
-        if (Date.now() - this.lastActivity > timeoutS * 1000) {
-          this.server.stats.sessionsExpired++;
-          this.close(`session expired: no keep-alive for ${timeoutS} s`);
-        }
-      },
-      Math.min(1000, timeoutS * 250),
-    );
-    this.expiry.unref();
-  }
 }
 
 export class RtspServer {
   readonly stats: RtspServerStats = {
     connections: 0,
     connectionsOpen: 0,
-    refused: 0,
     sessionsStarted: 0,
-    sessionsExpired: 0,
     unauthorized: 0,
     unsupportedTransport: 0,
   };
   private server: Server | null = null;
   private readonly conns = new Set<Connection>();
   private readonly realm: string;
+  /** One packetizer per stream with a viewer on this server. */
+  private readonly packetizers = new Map<H264Stream, RtpPacketizer>();
 
   constructor(private readonly opts: RtspServerOptions) {
-    this.realm = opts.realm ?? (opts.live555 ? LIVE555_REALM : 'bambucam');
+    this.realm = opts.realm ?? 'bambucam';
   }
 
   get port(): number {
@@ -250,25 +102,10 @@ export class RtspServer {
   async start(): Promise<void> {
     const onSocket = (socket: Socket) => this.accept(socket);
     const server = this.opts.tls
-      ? createTlsServer(
-          {
-            ...this.opts.tls,
-            minVersion: 'TLSv1.2',
-            // RSA key exchange suites too, as printers offer them (PROTOCOLS.md §2).
-            ciphers:
-              'ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-GCM-SHA256',
-          },
-          onSocket,
-        )
+      ? createTlsServer({ ...this.opts.tls, minVersion: 'TLSv1.2', ciphers: TLS_SERVER_CIPHERS }, onSocket)
       : createNetServer(onSocket);
     server.on('tlsClientError', (err: Error) => this.opts.log.debug(`TLS handshake failed: ${err.message}`));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(server, this.opts.port, this.opts.host);
     server.on('error', (err) => this.opts.log.error(`server error: ${err.message}`));
     this.server = server;
   }
@@ -289,13 +126,8 @@ export class RtspServer {
 
   private accept(socket: Socket): void {
     this.stats.connections++;
-    if (this.opts.maxConnections !== undefined && this.conns.size >= this.opts.maxConnections) {
-      this.stats.refused++;
-      socket.destroy();
-      return;
-    }
     socket.setNoDelay(true);
-    const conn = new Connection(this, socket, this.opts.log);
+    const conn = new Connection(socket, this.opts.log, () => this.releasePacketizers());
     // A connection that neither plays nor talks for a minute is abandoned (a playing one always writes).
     socket.setTimeout(IDLE_CONNECTION_MS, () => {
       if (!conn.session?.viewer) conn.close('idle: no request for 60 s');
@@ -303,7 +135,6 @@ export class RtspServer {
     this.conns.add(conn);
     this.stats.connectionsOpen++;
     socket.on('data', (chunk: Buffer) => {
-      conn.lastActivity = Date.now();
       let messages: ReturnType<RtspStreamParser['push']>;
       try {
         messages = conn.parser.push(chunk);
@@ -321,6 +152,7 @@ export class RtspServer {
     socket.on('close', () => {
       conn.cleanup();
       this.conns.delete(conn);
+      this.releasePacketizers();
       this.stats.connectionsOpen--;
     });
   }
@@ -337,8 +169,7 @@ export class RtspServer {
     const cseq = req.headers.cseq;
     const base: HeaderValues = { CSeq: cseq && /^\d{1,9}$/.test(cseq) ? cseq : '0' };
     base.Date = new Date().toUTCString();
-    if (this.opts.live555) base.Server = 'LIVE555 Streaming Media v2021.08.24';
-    else base.Server = 'bambucam';
+    base.Server = 'bambucam';
     conn.socket.write(serializeResponse(status, { ...base, ...headers }, body));
   }
 
@@ -383,8 +214,7 @@ export class RtspServer {
         return;
       case 'PAUSE': {
         if (!this.checkSession(conn, req)) return;
-        conn.session?.viewer?.stop();
-        if (conn.session) conn.session.viewer = null;
+        conn.stopViewer();
         this.reply(conn, req, 200, { Session: conn.session?.id ?? '' });
         return;
       }
@@ -437,10 +267,10 @@ export class RtspServer {
     const sdp = buildH264Sdp({
       sps: stream.sps,
       pps: stream.pps,
-      name: this.opts.live555 ? 'Session streamed by "bambu"' : `bambucam ${stream.name}`,
+      name: `bambucam ${stream.name}`,
       control: 'track1',
-      // LIVE555 on the printers does not send it; bambucam does, so ffmpeg need not measure the rate.
-      framerate: this.opts.live555 ? undefined : (stream.nominalFps ?? undefined),
+      // The printers' LIVE555 does not send it; bambucam does, so ffmpeg need not measure the rate.
+      framerate: stream.nominalFps ?? undefined,
       address: conn.socket.localAddress?.replace(/^::ffff:/, '') ?? '0.0.0.0',
     });
     this.reply(conn, req, 200, { 'Content-Base': base, 'Content-Type': 'application/sdp' }, Buffer.from(sdp));
@@ -465,7 +295,7 @@ export class RtspServer {
       return;
     }
     const channel = tcp.interleaved?.[0] ?? 0;
-    const timeoutS = this.opts.sessionTimeoutS ?? (this.opts.live555 ? 65 : 60);
+    const timeoutS = this.opts.sessionTimeoutS ?? 60;
     conn.releaseDemand ??= found.mount.stream.want();
     conn.session ??= {
       id: randomBytes(4).toString('hex').toUpperCase(),
@@ -475,12 +305,11 @@ export class RtspServer {
       viewer: null,
     };
     conn.session.channel = channel;
-    const ssrc = found.mount.stream.ssrc.toString(16).toUpperCase().padStart(8, '0');
+    const ssrc = this.packetizerFor(found.mount.stream).ssrc.toString(16).toUpperCase().padStart(8, '0');
     this.reply(conn, req, 200, {
       Transport: `RTP/AVP/TCP;unicast;interleaved=${channel}-${channel + 1};ssrc=${ssrc}`,
       Session: `${conn.session.id};timeout=${timeoutS}`,
     });
-    if (this.opts.live555) conn.armExpiry(timeoutS);
   }
 
   private checkSession(conn: Connection, req: RtspRequest): boolean {
@@ -497,10 +326,11 @@ export class RtspServer {
     const session = conn.session!;
     if (!this.authorized(conn, req, session.mount)) return;
     const { stream } = session.mount;
+    const packetizer = this.packetizerFor(stream);
     const first = stream.currentGop[0];
     const trackUrl = `${req.uri.replace(/\/+$/, '')}/track1`;
     const rtpInfo = first
-      ? `url=${trackUrl};seq=${first.firstSeq};rtptime=${first.timestamp}`
+      ? `url=${trackUrl};seq=${packetizer.firstSeq(first)};rtptime=${first.timestamp}`
       : `url=${trackUrl}`;
     this.reply(conn, req, 200, {
       Session: session.id,
@@ -508,17 +338,38 @@ export class RtspServer {
       'RTP-Info': rtpInfo,
     });
     if (!session.viewer) {
-      const limits = this.opts.viewer ?? {};
       session.viewer = new Viewer(
-        conn,
+        conn.socket,
         stream,
+        packetizer,
         session.channel,
         this.opts.output ?? 'rtsp',
-        limits.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
-        limits.stallMs ?? DEFAULT_STALL_MS,
+        this.opts.viewer ?? {},
+        (reason) => conn.close(reason),
       );
       this.stats.sessionsStarted++;
       session.viewer.start();
+    }
+  }
+
+  /** The stream's packetizer on this server, made on first use (SETUP, PLAY). */
+  private packetizerFor(stream: H264Stream): RtpPacketizer {
+    let p = this.packetizers.get(stream);
+    if (!p) {
+      p = new RtpPacketizer(stream);
+      this.packetizers.set(stream, p);
+    }
+    return p;
+  }
+
+  /** Dispose of packetizers whose stream no session (set up or playing) uses any more. */
+  private releasePacketizers(): void {
+    const playing = new Set<H264Stream>();
+    for (const c of this.conns) if (c.session) playing.add(c.session.mount.stream);
+    for (const [stream, p] of this.packetizers) {
+      if (playing.has(stream)) continue;
+      p.dispose();
+      this.packetizers.delete(stream);
     }
   }
 }

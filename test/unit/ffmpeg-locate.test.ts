@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { locateFfmpeg, probeFfmpeg } from '../src/ffmpeg/locate';
+import { locateFfmpeg, probeFfmpeg } from '../../src/ffmpeg/locate';
 
 describe('ffmpeg location', () => {
   test('FFMPEG_PATH wins when it is executable, and a bad FFMPEG_PATH is not silently replaced', () => {

@@ -1,5 +1,6 @@
-import { H264Stream, type StreamUnit } from '../src/hub/h264-stream';
-import { NAL, nalType } from '../src/protocol/h264';
+import { H264Stream, type StreamUnit } from '../../src/hub/h264-stream';
+import { NAL, nalType } from '../../src/protocol/h264';
+import { RtpPacketizer } from '../../src/serve/rtsp/rtp-packetizer';
 
 const SPS = Buffer.from('6742c01fda012416ec0440000003004000000f03c60ca8', 'hex');
 const PPS = Buffer.from('68ce0fc8', 'hex');
@@ -24,7 +25,23 @@ describe('H264Stream', () => {
   test('one continuous RTP timeline and sequence across source restarts', () => {
     const s = new H264Stream('t');
     const units: StreamUnit[] = [];
-    s.subscribe({ offer: (u) => units.push(u), close: () => {} }, 'x');
+    // RTP is the RTSP output's: its packetizer numbers every unit of the stream, in order.
+    const rtp = new RtpPacketizer(s);
+    s.subscribe(
+      {
+        send: (u, done) => {
+          units.push(u);
+          done();
+        },
+        close: () => {},
+      },
+      { output: 'x' },
+    );
+    const packets = (u: StreamUnit) => {
+      let n = 0;
+      for (let wire = rtp.wire(u, 0); wire.length > 0; n++) wire = wire.subarray(4 + wire.readUInt16BE(2));
+      return n;
+    };
     s.push({ nals: [SPS, PPS, idr()], key: true }, 1000);
     s.push({ nals: [p()], key: false }, 4000);
     s.discontinuity(); // e.g. the encoder restarted and counts from 0 again
@@ -33,12 +50,12 @@ describe('H264Stream', () => {
     const ts = units.map((u) => u.timestamp);
     for (let i = 1; i < ts.length; i++) expect((ts[i] - ts[i - 1]) >>> 0).toBe(3000);
     for (let i = 1; i < units.length; i++) {
-      expect(units[i].firstSeq).toBe((units[i - 1].firstSeq + units[i - 1].payloads.length) & 0xffff);
+      expect(rtp.firstSeq(units[i])).toBe((rtp.firstSeq(units[i - 1]) + packets(units[i - 1])) & 0xffff);
     }
     // One wire buffer per unit per channel, shared by every viewer.
-    expect(s.wire(units[0], 0)).toBe(s.wire(units[0], 0));
-    expect(s.wire(units[0], 0)[0]).toBe(0x24);
-    expect(s.wire(units[0], 2)[1]).toBe(2);
+    expect(rtp.wire(units[0], 0)).toBe(rtp.wire(units[0], 0));
+    expect(rtp.wire(units[0], 0)[0]).toBe(0x24);
+    expect(rtp.wire(units[0], 2)[1]).toBe(2);
   });
 
   test('a timestamp jump of more than 10 s is a new timeline, frozen timestamps stay frozen', () => {

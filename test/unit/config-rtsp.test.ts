@@ -1,5 +1,5 @@
-import { buildConfig, ConfigError } from '../src/config/load';
-import { redact } from '../src/log';
+import { buildConfig, ConfigError } from '../../src/config/load';
+import { redact } from '../../src/log';
 
 describe('RTSP configuration keys', () => {
   const printer = { host: '10.0.0.5', access_code: '12345678' };

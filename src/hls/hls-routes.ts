@@ -4,16 +4,9 @@
  * joined to a file path, so no request can reach anything else.
  */
 import type { Request, Response } from 'express';
-import { HlsUnavailableError } from '../../hls/hls-muxer';
-import { parseSegmentName } from '../../hls/segmenter';
-import type { PrinterWorker } from '../../worker';
-import { sendError } from './reply';
-
-/** The card runs on Home Assistant's origin and fetches with hls.js: allow any origin to read. */
-export function allowCors(res: Response): void {
-  res.set('Access-Control-Allow-Origin', '*');
-  res.set('Access-Control-Expose-Headers', 'Content-Length, Date');
-}
+import { sendError } from '../serve/http/reply';
+import { type HlsMuxer, HlsUnavailableError } from './hls-muxer';
+import { parseSegmentName } from './segmenter';
 
 /** An LL-HLS delivery directive (`_HLS_msn`, `_HLS_part`): a small non-negative integer or null. */
 function directive(query: Request['query'], name: string): number | null {
@@ -21,11 +14,12 @@ function directive(query: Request['query'], name: string): number | null {
   return typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : null;
 }
 
-export async function hlsPlaylist(req: Request, res: Response, worker: PrinterWorker): Promise<void> {
-  allowCors(res);
+export async function hlsPlaylist(req: Request, res: Response, muxer: HlsMuxer): Promise<void> {
   try {
     const msn = directive(req.query, '_HLS_msn');
-    const text = await worker.hls.playlist(msn, msn === null ? null : directive(req.query, '_HLS_part'));
+    const playlist = await muxer.playlist(msn, msn === null ? null : directive(req.query, '_HLS_part'));
+    const token = typeof req.query.token === 'string' ? req.query.token : null;
+    const text = token ? withToken(playlist, token) : playlist;
     res
       .status(200)
       .set('Content-Type', 'application/vnd.apple.mpegurl')
@@ -39,15 +33,14 @@ export async function hlsPlaylist(req: Request, res: Response, worker: PrinterWo
   }
 }
 
-export async function hlsSegment(req: Request, res: Response, worker: PrinterWorker): Promise<void> {
-  allowCors(res);
+export async function hlsSegment(req: Request, res: Response, muxer: HlsMuxer): Promise<void> {
   const name = parseSegmentName(String(req.params.name));
   const seg =
     name === null
       ? undefined
       : name.part === null
-        ? worker.hls.segment(name.seq)
-        : await worker.hls.part(name.seq, name.part);
+        ? muxer.segment(name.seq)
+        : await muxer.part(name.seq, name.part);
   if (!seg) {
     sendError(res, 404, 'not_found', 'no such HLS segment (it may have left the window)');
     return;
@@ -58,4 +51,19 @@ export async function hlsSegment(req: Request, res: Response, worker: PrinterWor
     // A segment never changes once listed; it leaves the window within seconds.
     .set('Cache-Control', 'public, max-age=60, immutable')
     .send(seg.data);
+}
+
+/**
+ * A playlist fetched with `?token=` names its segments and parts with the same token, so players that
+ * cannot send headers (the card's hls.js on Home Assistant's origin, VLC) fetch them too.
+ */
+export function withToken(playlist: string, token: string): string {
+  const q = `?token=${encodeURIComponent(token)}`;
+  return playlist
+    .split('\n')
+    .map((line) => {
+      if (line && !line.startsWith('#')) return `${line}${q}`;
+      return line.replace(/URI="([^"?]+)"/g, (_m, uri: string) => `URI="${uri}${q}"`);
+    })
+    .join('\n');
 }

@@ -8,15 +8,12 @@
  * at most one write may wait behind another. With the socket's maximum send fragment set to 4096,
  * OpenSSL cuts the whole body into 4096-byte records in one write (one syscall instead of ~25);
  * without it (setMaxSendFragment refused), the body goes in 4096-byte writes.
- * Used by the native server and the simulator alike.
+ * Used by the native server and the simulated printers alike, so it lives apart from both (in
+ * `net/`, socket I/O that knows no printer or worker); which writes to make is pure and tested in
+ * `protocol/chamber.ts` (`bodyWrites`).
  */
 import type { TLSSocket } from 'node:tls';
-import {
-  chunkFrameBody,
-  encodeFrameHeader,
-  FRAME_HEADER_BYTES,
-  MAX_RECORD_PLAINTEXT,
-} from '../protocol/chamber';
+import { bodyWrites, encodeFrameHeader, MAX_RECORD_PLAINTEXT } from '../protocol/chamber';
 
 const fragmentLimited = new WeakSet<TLSSocket>();
 
@@ -24,19 +21,6 @@ const fragmentLimited = new WeakSet<TLSSocket>();
 export function limitRecordSize(socket: TLSSocket): void {
   if (fragmentLimited.has(socket)) return;
   if (socket.setMaxSendFragment(MAX_RECORD_PLAINTEXT)) fragmentLimited.add(socket);
-}
-
-/**
- * The body's writes: one write (cut into records by OpenSSL) when the fragment limit is set, with the
- * last 17 bytes split off when the remainder would be exactly 16 bytes; else one write per record.
- */
-export function bodyWrites(jpeg: Buffer, fragmentLimit: boolean): Buffer[] {
-  if (!fragmentLimit) return chunkFrameBody(jpeg);
-  if (jpeg.length > FRAME_HEADER_BYTES && jpeg.length % MAX_RECORD_PLAINTEXT === FRAME_HEADER_BYTES) {
-    const cut = jpeg.length - FRAME_HEADER_BYTES - 1;
-    return [jpeg.subarray(0, cut), jpeg.subarray(cut)];
-  }
-  return [jpeg];
 }
 
 /**
