@@ -54,9 +54,9 @@ export const gatewaySchema = {
   },
   limits: {
     pending_per_address: {
-      doc: 'Connections not yet authenticated from one address (an IPv6 /64 counts as one), per output port (native :6000 today). More are closed at once; viewers that authenticated are never counted or closed.',
+      doc: 'Connections not yet authenticated from one address (an IPv6 /64 counts as one), per port where clients authenticate (HTTP and RTSP with users, native :6000 and :322). More are closed at once; viewers that authenticated are never counted or closed.',
       format: formats.positiveInteger,
-      default: 16,
+      default: 32,
     },
     pending_total: {
       doc: 'Connections not yet authenticated from all addresses together, per output port. At the limit, a newcomer from a quieter address closes the oldest waiting connection of the address holding the most.',

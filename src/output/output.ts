@@ -14,6 +14,7 @@ import type { Router } from 'express';
 import type { AppTuning } from '../app-tuning';
 import type { GatewayConfig } from '../config/load';
 import type { Logger } from '../log';
+import type { GuardStatusJson } from '../serve/guard/address-guard';
 import type { LocalCa } from '../tls/ca';
 import type { PrinterMedia } from './printer-media';
 
@@ -43,6 +44,12 @@ export interface Output {
   openToNetwork?(): string[];
   /** Lines for the start-up banner: URLs and how to reach it, never a secret. Empty when not listening. */
   describe(): string[];
+  /**
+   * The per-address guard of a listener shared by all printers (HTTP, RTSP): its counters for the API
+   * (`/api/printers` → `outputs.<name>.guard`) and /metrics. An output with a listener per printer
+   * puts `guard` in status(printerId) instead.
+   */
+  guard?(): GuardStatusJson | null;
 }
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;

@@ -122,6 +122,32 @@ describe('AddressGuard', () => {
     guard.stop();
   });
 
+  test('an address that authenticated recently is only ever delayed by the first step, never refused', () => {
+    const guard = new AddressGuard({ log });
+    admitted(guard.admit('10.0.0.20', () => {})).authenticated(); // Frigate's host: one camera is fine
+    const delays = [];
+    for (let i = 0; i < 30; i++) {
+      const a = admitted(guard.admit('10.0.0.20', () => {})); // another camera's password is wrong
+      delays.push(a.verdictDelayMs());
+      a.failed();
+      a.closed();
+    }
+    expect(new Set(delays.slice(5))).toEqual(new Set([1000]));
+    // Its other clients are not held to one attempt at a time.
+    const others = [1, 2, 3].map(() => admitted(guard.admit('10.0.0.20', () => {})));
+    for (const o of others) o.authenticated();
+    expect(guard.status()).toMatchObject({ addresses_blocked: 0, refused: 0, failures: 30 });
+    // Trust lasts refuse_s after the last success; then failures escalate as for anyone.
+    jest.advanceTimersByTime(600_000);
+    for (let i = 0; i < 8; i++) {
+      const a = admitted(guard.admit('10.0.0.20', () => {}));
+      a.failed();
+      a.closed();
+    }
+    expect(guard.admit('10.0.0.20', () => {})).toEqual({ ok: false, reason: 'blocked' });
+    guard.stop();
+  });
+
   test('failures spread wider than the window are never delayed', () => {
     const guard = new AddressGuard({ log });
     for (let i = 0; i < 20; i++) {

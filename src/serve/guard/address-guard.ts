@@ -10,6 +10,9 @@
  * - Failures are remembered per address: after `failuresBeforeDelay` within `failureWindowMs`, each
  *   further verdict for that address is delayed (`delaysMs`, one step more per failure) and only one
  *   attempt at a time is allowed; after the last step the address is refused for `refuseMs`.
+ *   An address that authenticated within `refuseMs` (a Frigate host with one camera's password
+ *   wrong, a household behind one NAT) is only ever delayed by the first step, never refused and
+ *   never held to one attempt at a time, so its other clients keep working.
  * - Everything is counted (`status()`) and logged in aggregate without losing a count (GuardLog).
  *
  * The output decides what a failure is (a wrong code, a wrong Digest answer) and applies the delay
@@ -34,7 +37,7 @@ export interface GuardLimits {
 }
 
 export const DEFAULT_GUARD_LIMITS: GuardLimits = {
-  pendingPerAddress: 16,
+  pendingPerAddress: 32,
   pendingTotal: 256,
   failuresBeforeDelay: 5,
   failureWindowMs: 60_000,
@@ -105,6 +108,8 @@ interface AddressRecord {
   refusedUntil: number;
   /** When a delayed address is forgiven (stage back to 0) if it fails no more. */
   forgiveAt: number;
+  /** Last successful authentication from this address (0: none). */
+  lastSuccessAt: number;
   failuresTotal: number;
 }
 
@@ -139,19 +144,19 @@ export class Attempt {
 
   /** Right credentials: the connection is a viewer now and leaves the guard's counts. */
   authenticated(): void {
-    if (this.leave()) this.guard.onAuthenticated();
+    if (this.leave()) this.guard.onAuthenticated(this.record);
   }
 
   /**
    * Wrong credentials. Returns whether the connection may try again (protocols with several tries
    * on one connection, like Digest): not once its address is penalised, nor after a few failures.
-   * The attempt stays pending until `closed()`.
+   * The attempt stays pending until `closed()`. Counted even on a connection that authenticated
+   * before (HTTP keep-alive), which may then not try again.
    */
   failed(): { mayRetry: boolean } {
-    if (!this.open) return { mayRetry: false };
     this.failures++;
     this.guard.onFailed(this.record);
-    return { mayRetry: this.failures < MAX_FAILURES_PER_CONNECTION && this.record.stage === 0 };
+    return { mayRetry: this.open && this.failures < MAX_FAILURES_PER_CONNECTION && this.record.stage === 0 };
   }
 
   /** The connection closed (or is being closed) without authenticating; counted as abandoned unless it failed. */
@@ -216,7 +221,8 @@ export class AddressGuard {
       return { ok: false, reason };
     };
     if (record && this.isBlocked(record, now)) return refused('blocked', 'refused_blocked');
-    const perAddress = record && record.stage > 0 ? 1 : this.limits.pendingPerAddress;
+    const perAddress =
+      record && record.stage > 0 && !this.isTrusted(record, now) ? 1 : this.limits.pendingPerAddress;
     if (record && record.pending.size >= perAddress) return refused('address_limit', 'refused_address');
     if (this.pendingTotal >= this.limits.pendingTotal) {
       const victim = this.largestHolder(record?.pending.size ?? 0);
@@ -282,8 +288,9 @@ export class AddressGuard {
   }
 
   /** @internal */
-  onAuthenticated(): void {
+  onAuthenticated(record: AddressRecord): void {
     this.counters.authenticated++;
+    record.lastSuccessAt = Date.now();
   }
 
   /** @internal */
@@ -309,6 +316,8 @@ export class AddressGuard {
     } else {
       record.stage = Math.min(record.stage + 1, steps + 1);
     }
+    // A known-good address stays at the first delay step (see the class comment).
+    if (this.isTrusted(record, now)) record.stage = Math.min(record.stage, 1);
     if (record.stage === steps + 1 && record.refusedUntil <= now) {
       record.refusedUntil = now + this.limits.refuseMs;
       this.logger.addBlocked(record.key, record.failuresTotal, this.limits.refuseMs);
@@ -320,6 +329,11 @@ export class AddressGuard {
   /** @internal */
   detach(record: AddressRecord, attempt: Attempt): void {
     if (record.pending.delete(attempt)) this.pendingTotal--;
+  }
+
+  /** Authenticated within `refuseMs`. */
+  private isTrusted(record: AddressRecord, now: number): boolean {
+    return record.lastSuccessAt > 0 && now - record.lastSuccessAt < this.limits.refuseMs;
   }
 
   private isBlocked(record: AddressRecord, now: number): boolean {
@@ -356,6 +370,7 @@ export class AddressGuard {
       stage: 0,
       refusedUntil: 0,
       forgiveAt: 0,
+      lastSuccessAt: 0,
       failuresTotal: 0,
     };
     this.records.set(key, record);
@@ -388,7 +403,8 @@ export class AddressGuard {
     for (const [key, r] of this.records) {
       this.refresh(r, now);
       r.failures = r.failures.filter((t) => now - t < this.limits.failureWindowMs);
-      if (r.pending.size === 0 && r.stage === 0 && r.failures.length === 0) this.records.delete(key);
+      const quiet = r.pending.size === 0 && r.stage === 0 && r.failures.length === 0;
+      if (quiet && !this.isTrusted(r, now)) this.records.delete(key);
     }
     if (this.records.size === 0 && this.sweepTimer) {
       clearInterval(this.sweepTimer);

@@ -11,6 +11,8 @@ export interface MetricsSource {
   snapshotResizes: () => number;
   /** Resize requests refused because the queue was full. */
   snapshotResizesRefused: () => number;
+  /** Guards of listeners shared by all printers (HTTP, RTSP), by output name. */
+  serverGuards?: () => [string, GuardStatusJson][];
 }
 
 /** Counters of both hubs: JPEG outputs (mjpeg, snapshot, encoder, ...) and H.264 ones (rtsp, hls, decoder, ...). */
@@ -154,6 +156,9 @@ export function createMetrics(source: MetricsSource): Registry {
           for (const [output, g] of guards(w))
             for (const [extra, n] of read(g)) this.inc({ printer: w.id, output, ...extra }, n);
         });
+        // Shared listeners belong to no printer: no printer label.
+        for (const [output, g] of source.serverGuards?.() ?? [])
+          for (const [extra, n] of read(g)) this.inc({ output, ...extra }, n);
       },
     });
   guardCounter('bambucam_auth_failures_total', 'Wrong codes or credentials offered to an output.', (g) => [
@@ -204,6 +209,7 @@ export function createMetrics(source: MetricsSource): Registry {
         each((w) => {
           for (const [output, g] of guards(w)) this.set({ printer: w.id, output }, read(g));
         });
+        for (const [output, g] of source.serverGuards?.() ?? []) this.set({ output }, read(g));
       },
     });
   }

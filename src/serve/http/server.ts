@@ -9,9 +9,11 @@ import type { Logger } from '../../log';
 import type { PrinterStatus } from '../../output/api-types';
 import type { PrinterMedia } from '../../output/printer-media';
 import { PACKAGE_ROOT } from '../../package-root';
+import type { SocketGuard } from '../guard/socket-guard';
 import { type KernelQueues, sharedKernelQueues } from '../pacing/kernel-queues';
 import { HttpAuth, type HttpUser } from './auth';
 import { corsMiddleware } from './cors';
+import { guardAfterAuth, guardBeforeAuth, guardFailure } from './guard-middleware';
 import { createMetrics, type MetricsSource } from './metrics';
 import { MJPEG_RESEND_MS, mjpegHandler } from './mjpeg';
 import { perPrinterRoute } from './per-printer';
@@ -42,6 +44,8 @@ export interface HttpOptions {
   resizer?: SnapshotResizer;
   /** Where the pacing of slow MJPEG viewers reads the kernel's queues; null: no pacing. Default: shared. */
   kernelQueues?: KernelQueues | null;
+  /** Per-address limits of the server this app runs on (its connections admitted by the guard). */
+  guard?: SocketGuard;
 }
 
 export { PACKAGE_ROOT } from '../../package-root';
@@ -53,7 +57,15 @@ export function createHttpApp(opts: HttpOptions): express.Express {
   app.set('etag', false);
   const auth = new HttpAuth(opts.users ?? []);
   app.use(corsMiddleware(opts.corsOrigins ?? null, auth.enabled));
-  app.use(auth.middleware(opts.onAuthFailure));
+  const guard = opts.guard;
+  if (guard) app.use(guardBeforeAuth(guard));
+  app.use(
+    auth.middleware((req) => {
+      opts.onAuthFailure?.(req);
+      if (guard) guardFailure(guard, req);
+    }),
+  );
+  if (guard) app.use(guardAfterAuth(guard, auth));
   const resizer = opts.resizer ?? new SnapshotResizer();
   const route = perPrinterRoute(printers);
   const snapshot = snapshotHandler(resizer, opts.snapshotWaitMs ?? SNAPSHOT_WAIT_MS);
@@ -69,7 +81,13 @@ export function createHttpApp(opts: HttpOptions): express.Express {
     }),
   );
   app.get('/api/printers', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json({ printers: [...printers.values()].map(opts.statusOf) });
+    // Listeners shared by every printer (HTTP, RTSP) report their per-address guard here, once.
+    const outputs = Object.fromEntries(
+      (opts.metrics.serverGuards?.() ?? []).map(([name, guard]) => [name, { guard }]),
+    );
+    res
+      .set('Cache-Control', 'no-store')
+      .json({ printers: [...printers.values()].map(opts.statusOf), outputs });
   });
   app.get('/healthz', (_req, res) => {
     const states = [...printers.values()].map((p) => ({ id: p.id, state: p.facts().state }));
