@@ -2,6 +2,7 @@
  * Tunables of the App, its workers and its outputs: timeouts and delays that tests shorten. Users set
  * none of these (the configuration has the user-facing keys); defaults live beside the code they tune.
  */
+import type { NativeMqttTuning } from './serve/native-mqtt/mqtt-server';
 import type { ViewerLimits } from './serve/rtsp/viewer';
 import type { MqttLinkTuning } from './source/mqtt-link';
 
@@ -36,4 +37,6 @@ export interface AppTuning extends WorkerTuning {
   haReconnectMs?: number;
   rtspViewer?: ViewerLimits;
   describeWaitMs?: number;
+  /** The native MQTT servers (src/serve/native-mqtt/): timeouts, client limits, command rate. */
+  nativeMqtt?: NativeMqttTuning;
 }

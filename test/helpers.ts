@@ -78,6 +78,8 @@ export interface Gateway {
   base: string;
   /** rtsp://127.0.0.1:<port> of bambucam's RTSP server. */
   rtspBase: string;
+  /** The gateway's data_dir (its local CA is in tls/ca.crt). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -110,15 +112,19 @@ export async function startGateway(
     printers: [
       ...fleet.map((p) => ({
         ...p.configEntry(),
-        // Native servers on free loopback ports, so tests never fight over :6000.
-        native: { chamber: { port: 0, host: '127.0.0.1' } },
+        // Native servers on free loopback ports, so tests never fight over :6000 and :8883.
+        native: { chamber: { port: 0, host: '127.0.0.1' }, mqtt: { port: 0, host: '127.0.0.1' } },
         ...(opts.entry?.(p) ?? {}),
       })),
       ...rtspsFleet.map((p) => {
         const entry = p.configEntry();
         return {
           ...entry,
-          native: { ...(entry.native as object), chamber: { port: 0, host: '127.0.0.1' } },
+          native: {
+            ...(entry.native as object),
+            chamber: { port: 0, host: '127.0.0.1' },
+            mqtt: { port: 0, host: '127.0.0.1' },
+          },
           ...(opts.rtspsEntry?.(p) ?? {}),
         };
       }),
@@ -136,6 +142,7 @@ export async function startGateway(
     rtspsFleet,
     base: `http://127.0.0.1:${app.httpPort}`,
     rtspBase: `rtsp://127.0.0.1:${app.rtspPort}`,
+    dataDir,
     async stop() {
       await app.stop();
       await stopFleet(fleet);

@@ -32,7 +32,12 @@ export interface PrinterConfig {
   light: 'off' | 'auto';
   ports: { chamber: number; rtsps: number; mqtt: number };
   tls: { fingerprint: string | null; caFile: string | null };
-  native: { chamber: NativeOutputConfig | false; rtsps: NativeOutputConfig | false };
+  native: {
+    chamber: NativeOutputConfig | false;
+    rtsps: NativeOutputConfig | false;
+    /** The printer's MQTT re-served (src/serve/native-mqtt/). */
+    mqtt: NativeOutputConfig | false;
+  };
   /** RTSPS printers: use arrival time instead of the printer's RTP timestamps. */
   rtspsWallclock: boolean;
   /** Chamber printers: constant frame rate of the H.264 made from JPEGs. */
@@ -151,6 +156,7 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
     native: {
       chamber: { port: number; host?: string } | false;
       rtsps: { port: number; host?: string } | false;
+      mqtt: { port: number; host?: string } | false;
     };
     rtsps_wallclock: boolean;
     h264_fps: number;
@@ -190,7 +196,11 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
     light: p.light,
     ports: { ...p.ports },
     tls: { fingerprint: p.tls.fingerprint, caFile: p.tls.ca_file },
-    native: { chamber: native(p.native.chamber), rtsps: native(p.native.rtsps) },
+    native: {
+      chamber: native(p.native.chamber),
+      rtsps: native(p.native.rtsps),
+      mqtt: native(p.native.mqtt),
+    },
     rtspsWallclock: p.rtsps_wallclock,
     h264Fps: p.h264_fps,
     jpegFps: p.jpeg_fps,
@@ -267,7 +277,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     registerSecret(u.token ?? null);
   }
   const problems: string[] = [];
-  const entries: { printer: PrinterConfig; index: number; chamberGiven: boolean }[] = [];
+  const entries: PortEntry[] = [];
   const taken = new Set<string>();
   base.printers.forEach((entry, i) => {
     try {
@@ -276,14 +286,19 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
       }
       const printer = toPrinter(validated(printerSchema, entry, {}, `printers[${i}].`), i, taken);
       taken.add(printer.id);
-      const native = (entry as { native?: { chamber?: unknown } }).native;
-      entries.push({ printer, index: i, chamberGiven: native?.chamber !== undefined });
+      const native = (entry as { native?: { chamber?: unknown; mqtt?: unknown } }).native;
+      entries.push({
+        printer,
+        index: i,
+        given: { chamber: native?.chamber !== undefined, mqtt: native?.mqtt !== undefined },
+      });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems.push(err.message);
     }
   });
-  const printers = assignNativeChamberPorts(entries, base.http.host, problems);
+  const withChamber = assignNativePorts(entries, 'chamber', base.http.host, problems);
+  const printers = assignNativePorts(withChamber, 'mqtt', base.http.host, problems).map((e) => e.printer);
   return {
     config: {
       http: {
@@ -311,6 +326,9 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
 }
 
 export const NATIVE_CHAMBER_PORT = 6000;
+export const NATIVE_MQTT_PORT = 8883;
+const FIRST_PORT = { chamber: NATIVE_CHAMBER_PORT, mqtt: NATIVE_MQTT_PORT };
+const KEY_WORDS = { chamber: 'native chamber', mqtt: 'native MQTT' };
 const WILDCARD = new Set(['0.0.0.0', '::', '::0']);
 
 /** Two listen addresses collide when the ports match and either host covers the other. */
@@ -318,43 +336,53 @@ function sameAddress(a: { host: string; port: number }, b: { host: string; port:
   return a.port === b.port && (a.host === b.host || WILDCARD.has(a.host) || WILDCARD.has(b.host));
 }
 
+interface PortEntry {
+  printer: PrinterConfig;
+  index: number;
+  /** Whether the entry names `native.<key>` itself (else the port is assigned). */
+  given: { chamber: boolean; mqtt: boolean };
+}
+
 /**
- * Native chamber servers: a printer whose entry names no port gets the first free one from 6000
- * (so one printer gets the printer's own 6000); two printers set to the same address:port are
- * refused, the later one reported and skipped. Port 0 (any free port, for tests) never collides.
+ * Native servers with a port per printer (chamber :6000, MQTT :8883): a printer whose entry names no
+ * port gets the first free one from the printer's own port (so one printer gets 6000 and 8883); two
+ * printers set to the same address:port are refused, the later one reported and skipped. Port 0
+ * (any free port, for tests) never collides.
  */
-function assignNativeChamberPorts(
-  entries: { printer: PrinterConfig; index: number; chamberGiven: boolean }[],
+function assignNativePorts(
+  entries: PortEntry[],
+  key: 'chamber' | 'mqtt',
   httpHost: string,
   problems: string[],
-): PrinterConfig[] {
+): PortEntry[] {
   const used: { host: string; port: number; id: string; index: number }[] = [];
-  const kept: { printer: PrinterConfig; chamberGiven: boolean }[] = [];
-  for (const { printer, index, chamberGiven } of entries) {
-    const out = printer.native.chamber;
-    if (chamberGiven && out && out.port !== 0) {
+  const kept: PortEntry[] = [];
+  for (const entry of entries) {
+    const { printer, index, given } = entry;
+    const out = printer.native[key];
+    if (given[key] && out && out.port !== 0) {
       const addr = { host: out.host ?? httpHost, port: out.port };
       const clash = used.find((u) => sameAddress(u, addr));
       if (clash) {
         problems.push(
-          `printers[${index}].native.chamber: ${addr.host}:${addr.port} is already the native chamber address of printer "${clash.id}" (printers[${clash.index}]); give each printer its own port or host`,
+          `printers[${index}].native.${key}: ${addr.host}:${addr.port} is already the ${KEY_WORDS[key]} address of printer "${clash.id}" (printers[${clash.index}]); give each printer its own port or host`,
         );
         continue;
       }
       used.push({ ...addr, id: printer.id, index });
     }
-    kept.push({ printer, chamberGiven });
+    kept.push(entry);
   }
-  for (const { printer, chamberGiven } of kept) {
-    const out = printer.native.chamber;
-    if (chamberGiven || !out) continue;
+  for (const { printer, given } of kept) {
+    const out = printer.native[key];
+    if (given[key] || !out) continue;
     const host = out.host ?? httpHost;
-    let port = NATIVE_CHAMBER_PORT;
+    let port = FIRST_PORT[key];
     while (used.some((u) => sameAddress(u, { host, port }))) port++;
     out.port = port;
     used.push({ host, port, id: printer.id, index: -1 });
   }
-  return kept.map((k) => k.printer);
+  return kept;
 }
 
 export function loadConfigFile(file: string, env: Env = process.env): LoadedConfig {

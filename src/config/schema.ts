@@ -202,7 +202,7 @@ export const printerSchema = {
     default: 'off',
   },
   viewer_code: {
-    doc: "An extra code accepted from native viewers (:6000/:322 re-served) instead of the printer's access code, so the real code need not be shared.",
+    doc: "An extra code accepted from native clients (:6000, :322 and :8883 re-served) instead of the printer's access code, so the real code need not be shared. On MQTT it gives read-only access.",
     format: formats.optionalCode,
     default: null as string | null,
     nullable: true,
@@ -257,6 +257,11 @@ export const printerSchema = {
       doc: "Re-serve the printer's RTSPS stream (/streaming/live/1): { port, host } or false to disable.",
       format: formats.nativeOutput,
       default: { port: 322 } as { port: number; host?: string } | false,
+    },
+    mqtt: {
+      doc: "Re-serve the printer's MQTT (TLS) from bambucam's one connection to it: { port, host } or false to disable. Login bblp with the access code (read and write) or viewer_code (read only); needs serial and mqtt: true. Default port 8883 (the next free one from 8883 for further printers); host defaults to http.host.",
+      format: formats.nativeOutput,
+      default: { port: 8883 } as { port: number; host?: string } | false,
     },
   },
 };

@@ -7,6 +7,7 @@ import { homeAssistantOutput } from '../ha/ha-output';
 import { hlsOutput } from '../hls/hls-output';
 import { httpOutput } from '../serve/http/http-output';
 import { nativeChamberOutput } from '../serve/native-chamber-output';
+import { nativeMqttOutput } from '../serve/native-mqtt/output';
 import { nativeRtspsOutput } from '../serve/rtsp/native-rtsps-output';
 import { rtspOutput } from '../serve/rtsp/rtsp-output';
 import type { OutputFactory } from './output';
@@ -17,5 +18,6 @@ export const OUTPUTS: OutputFactory[] = [
   rtspOutput,
   nativeRtspsOutput,
   nativeChamberOutput,
+  nativeMqttOutput,
   homeAssistantOutput,
 ];

@@ -14,6 +14,9 @@ export interface SimulatedMqttSpec {
   developerMode?: boolean;
   reportIntervalMs?: number;
   reportedIp?: string;
+  /** Full state in every report, as X1-type printers send it. */
+  fullReports?: boolean;
+  stampReports?: boolean;
 }
 
 import { SimulatedRtspsCamera } from './rtsps-camera';

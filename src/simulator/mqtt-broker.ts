@@ -3,8 +3,11 @@
  * only `bblp` with the access code gets in (anything else: CONNACK 5); reports go to
  * `device/<serial>/report` — the full state every time on X1-type printers, only changed fields on
  * P1-type printers (full state after a pushall); `get_version` is answered, `ledctrl` obeyed (or
- * refused, as printers with developer mode off do), and LAN liveview can be switched off.
+ * refused, as printers with developer mode off do), `get_access_code` answered with the code to every
+ * subscriber (as printers do), and LAN liveview can be switched off. Tests count the connections and
+ * requests it saw and the reports it sent.
  */
+import { EventEmitter } from 'node:events';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { type Client, createBroker } from 'aedes';
 import { listenOn } from '../net/listen';
@@ -18,6 +21,7 @@ import {
   requestTopic,
 } from '../protocol/mqtt-payloads';
 import { generateCertificate, type KeyAndCert } from '../tls/certs';
+import { preciseNow } from './chamber-camera';
 
 export interface SimulatedMqttOptions {
   serial: string;
@@ -35,6 +39,10 @@ export interface SimulatedMqttOptions {
   developerMode?: boolean;
   /** How often a report is pushed. Default 2000 ms. */
   reportIntervalMs?: number;
+  /** Send the full state in every report, as X1-type printers do, whatever the model. */
+  fullReports?: boolean;
+  /** Stamp each report with `print.sim_sent_at` (ms since the epoch, fractional), for latency benchmarks. */
+  stampReports?: boolean;
   firmware?: string;
   identity?: KeyAndCert;
 }
@@ -45,19 +53,25 @@ export interface SimulatedMqttStats {
   pushalls: number;
   getVersions: number;
   ledctrls: number;
+  accessCodeRequests: number;
+  /** Reports published on device/<serial>/report. */
+  reports: number;
   /** Clients connected right now. */
   clients: number;
 }
 
 type Json = Record<string, unknown>;
 
-export class SimulatedMqttPrinter {
+/** Events: 'report' (payload: string) for every report published, in order. */
+export class SimulatedMqttPrinter extends EventEmitter {
   readonly stats: SimulatedMqttStats = {
     connections: 0,
     authFailures: 0,
     pushalls: 0,
     getVersions: 0,
     ledctrls: 0,
+    accessCodeRequests: 0,
+    reports: 0,
     clients: 0,
   };
   /** Every request payload received, in order (tests check what clients asked for). */
@@ -71,8 +85,10 @@ export class SimulatedMqttPrinter {
   private tick = 0;
   private accessCode: string;
   private developerMode: boolean;
+  private offlineUntil = 0;
 
   constructor(private readonly opts: SimulatedMqttOptions) {
+    super();
     const model = modelByName(opts.model);
     if (!model) throw new Error(`simulator: unknown model ${opts.model}`);
     this.model = model;
@@ -104,6 +120,10 @@ export class SimulatedMqttPrinter {
     });
     const identity = opts.identity ?? generateCertificate({ commonName: opts.serial, issuerName: 'BBL CA' });
     this.server = createServer({ ...identity, minVersion: 'TLSv1.2' }, (socket) => {
+      if (Date.now() < this.offlineUntil) {
+        socket.destroy();
+        return;
+      }
       this.sockets.add(socket);
       socket.on('error', () => {});
       socket.once('close', () => this.sockets.delete(socket));
@@ -113,7 +133,7 @@ export class SimulatedMqttPrinter {
 
   /** X1-type printers send their full state in every report; P1-type ones send changes. */
   get sendsFullState(): boolean {
-    return this.model.camera === 'rtsps';
+    return this.opts.fullReports ?? this.model.camera === 'rtsps';
   }
 
   get port(): number {
@@ -145,6 +165,12 @@ export class SimulatedMqttPrinter {
     for (const s of this.sockets) s.destroy();
   }
 
+  /** Drop every connection and refuse new ones for `ms` (a printer switched off, then on). */
+  goOffline(ms: number): void {
+    this.offlineUntil = Date.now() + ms;
+    this.dropAll();
+  }
+
   setAccessCode(code: string): void {
     this.accessCode = code;
   }
@@ -159,6 +185,21 @@ export class SimulatedMqttPrinter {
     const ipcam = { rtsp_url: on ? this.rtspUrl() : 'disable' };
     this.state = mergeState(this.state, { ipcam });
     this.publish({ print: { command: 'push_status', sequence_id: String(++this.tick), ipcam } });
+  }
+
+  /**
+   * Publish `count` full reports, each with `padBytes` of filler (a long print file name), one every
+   * `intervalMs` (0: all at once): fills the socket buffers of a client that stopped reading, in tests
+   * and benchmarks. Resolves after the last one.
+   */
+  async burst(count: number, padBytes = 0, intervalMs = 0): Promise<void> {
+    const filler = 'x'.repeat(padBytes);
+    for (let i = 0; i < count; i++) {
+      this.publish({
+        print: { ...this.state, sequence_id: String(++this.tick), msg: 0, subtask_name: filler },
+      });
+      if (intervalMs > 0) await new Promise((r) => setTimeout(r, intervalMs));
+    }
   }
 
   private rtspUrl(): string {
@@ -193,15 +234,125 @@ export class SimulatedMqttPrinter {
         ],
       },
       lights_report: [{ node: 'chamber_light', mode: 'off' }],
+      // What makes a real full report a few kilobytes: the AMS and its trays.
+      ams: {
+        ams: [
+          {
+            id: '0',
+            humidity: '4',
+            temp: '24.1',
+            tray: ['PLA Basic', 'PETG HF', 'PLA Matte', 'TPU 95A'].map((name, i) => ({
+              id: String(i),
+              tray_type: name.split(' ')[0],
+              tray_sub_brands: name,
+              tray_color: ['FFFFFFFF', '000000FF', 'C12E1FFF', '0A2989FF'][i],
+              tray_weight: '1000',
+              tray_diameter: '1.75',
+              nozzle_temp_max: '240',
+              nozzle_temp_min: '190',
+              remain: 80 - i * 10,
+              k: 0.02,
+              n: 1,
+            })),
+          },
+        ],
+        ams_exist_bits: '1',
+        tray_exist_bits: 'f',
+        tray_now: '255',
+        version: 4,
+      },
+      hms: [],
+      upgrade_state: { sequence_id: 0, progress: '', status: '', consistency_request: false },
+      // The rest of a real push_status, so that a full report has a printer's size (a few KB).
+      bed_target_temper: 0,
+      nozzle_target_temper: 0,
+      chamber_temper: 25,
+      nozzle_diameter: '0.4',
+      nozzle_type: 'hardened_steel',
+      fan_gear: 0,
+      cooling_fan_speed: '0',
+      big_fan1_speed: '0',
+      big_fan2_speed: '0',
+      heatbreak_fan_speed: '0',
+      spd_lvl: 2,
+      spd_mag: 100,
+      stg: [],
+      stg_cur: -1,
+      mc_print_stage: '1',
+      mc_print_sub_stage: 0,
+      mc_print_error_code: '0',
+      mc_print_line_number: '0',
+      print_error: 0,
+      print_type: 'idle',
+      layer_num: 0,
+      total_layer_num: 0,
+      gcode_file: '',
+      gcode_file_prepare_percent: '0',
+      subtask_name: '',
+      subtask_id: '0',
+      task_id: '0',
+      project_id: '0',
+      profile_id: '0',
+      queue_number: 0,
+      home_flag: 6295960,
+      hw_switch_state: 0,
+      sdcard: true,
+      force_upgrade: false,
+      lifecycle: 'product',
+      online: { ahb: false, rfid: false, version: 7 },
+      xcam: {
+        allow_skip_parts: false,
+        buildplate_marker_detector: true,
+        first_layer_inspector: true,
+        halt_print_sensitivity: 'medium',
+        print_halt: true,
+        printing_monitor: true,
+        spaghetti_detector: true,
+      },
+      upload: {
+        file_size: 0,
+        finish_size: 0,
+        message: 'Good',
+        oss_url: '',
+        progress: 0,
+        sequence_id: '0903',
+        speed: 0,
+        status: 'idle',
+        task_id: '',
+        time_remaining: 0,
+        trouble_id: '',
+      },
+      vt_tray: {
+        id: '254',
+        tray_type: '',
+        tray_color: '00000000',
+        nozzle_temp_max: '0',
+        nozzle_temp_min: '0',
+        remain: 0,
+        k: 0.02,
+        n: 1,
+        tag_uid: '0000000000000000',
+        tray_id_name: '',
+        tray_info_idx: '',
+        tray_sub_brands: '',
+        tray_weight: '0',
+        tray_diameter: '0.00',
+        cali_idx: -1,
+      },
     };
   }
 
   private publish(message: Json): void {
+    const print = message.print as Json | undefined;
+    if (print && this.opts.stampReports) print.sim_sent_at = preciseNow();
+    const payload = JSON.stringify(message);
+    this.stats.reports++;
+    this.emit('report', payload);
     this.broker.publish(
       {
         cmd: 'publish',
         topic: reportTopic(this.opts.serial),
-        payload: JSON.stringify(message),
+        payload,
         qos: 0,
         retain: false,
         dup: false,
@@ -258,6 +409,12 @@ export class SimulatedMqttPrinter {
     } else if (system?.command === 'ledctrl') {
       this.stats.ledctrls++;
       this.onLedctrl(system);
+    } else if (system?.command === 'get_access_code') {
+      // Printers answer on the report topic, so every subscriber sees the code.
+      this.stats.accessCodeRequests++;
+      this.publish({
+        system: { ...system, access_code: this.accessCode, result: 'success' },
+      });
     }
   }
 

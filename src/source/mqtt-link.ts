@@ -28,6 +28,7 @@ import {
   requestTopic,
   type VersionInfo,
 } from '../protocol/mqtt-payloads';
+import { isFullReport } from '../protocol/mqtt-reserve';
 import { PrinterSocket } from './printer-socket';
 import { SourceStatus } from './status';
 import { AuthError, Supervisor } from './supervisor';
@@ -63,14 +64,24 @@ export const COMMAND_TIMEOUT_MS = 5_000;
 type Json = Record<string, unknown>;
 
 /**
- * Events: 'update' (any state change), 'connected', 'version', 'system' (CommandResult).
+ * Events: 'update' (any state change), 'connected', 'version', 'system' (CommandResult), and
+ * 'report' (topic, payload: Buffer) for every message on the report topic, in order, after it was
+ * merged into `state` (the native MQTT re-server fans these out).
  */
 export class MqttLink extends EventEmitter {
   readonly status = new SourceStatus();
-  /** The printer's merged `print` state. */
+  /** The printer's merged `print` state (push_status reports only; command answers are not state). */
   state: Json = {};
+  /** True once a full report (push_status, msg 0) arrived on the current connection: `state` is whole and fresh. */
+  stateComplete = false;
+  /** When the last full report arrived (on any connection); null: `state` was never whole. */
+  fullStateAt: number | null = null;
   version: VersionInfo | null = null;
+  /** The printer's last `get_version` answer (its `info` object) as it sent it. */
+  versionInfo: Json | null = null;
   lastReportAt: number | null = null;
+  /** pushall requests sent to the printer since start. */
+  pushallsSent = 0;
   private client: MqttClient | null = null;
   private lastPushallAt = -Infinity;
   private sequence = 0;
@@ -120,10 +131,27 @@ export class MqttLink extends EventEmitter {
 
   /** Send a request; false when not connected. */
   request(message: Json): boolean {
+    return this.forward(Buffer.from(JSON.stringify(message)));
+  }
+
+  /** Send a client's request payload to the printer unchanged (its sequence_id kept); false when not connected. */
+  forward(payload: Buffer): boolean {
     const client = this.client;
     if (!client?.connected) return false;
-    client.publish(requestTopic(this.opts.serial), JSON.stringify(message), { qos: 0 });
+    client.publish(requestTopic(this.opts.serial), payload, { qos: 0 });
     return true;
+  }
+
+  /**
+   * Ask the printer for its full state if the model allows one now (P1P: at most every 5 minutes,
+   * others once a minute); false when it was not sent (too soon, or not connected).
+   */
+  requestPushall(): boolean {
+    const now = Date.now();
+    if (!this.connected || now - this.lastPushallAt < this.pushallMinIntervalMs()) return false;
+    this.lastPushallAt = now;
+    this.pushallsSent++;
+    return this.request(pushallRequest(this.nextSequence()));
   }
 
   /** Switch the chamber light and wait for the printer's echo (or its refusal). */
@@ -171,6 +199,7 @@ export class MqttLink extends EventEmitter {
           }
         : null,
       chamber_light: this.chamberLight,
+      pushalls_sent: this.pushallsSent,
       last_report_at: this.lastReportAt === null ? null : new Date(this.lastReportAt).toISOString(),
     };
   }
@@ -185,8 +214,7 @@ export class MqttLink extends EventEmitter {
     return model?.name === 'P1P' ? Math.max(min, P1P_PUSHALL_MIN_INTERVAL_MS) : min;
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
-    if (topic !== reportTopic(this.opts.serial)) return;
+  private onMessage(payload: Buffer): void {
     const message = parseMessage(payload);
     if (!message) {
       this.opts.log.debug(`ignored a report that is not JSON (${payload.length} bytes)`);
@@ -194,17 +222,24 @@ export class MqttLink extends EventEmitter {
     }
     this.lastReportAt = Date.now();
     const print = message.print;
-    if (typeof print === 'object' && print !== null && !Array.isArray(print)) {
+    // Answers to commands (`print.command` pause, resume, ...) are echoes, not state.
+    const isState = (p: Json) => p.command === undefined || p.command === 'push_status';
+    if (typeof print === 'object' && print !== null && !Array.isArray(print) && isState(print as Json)) {
       const before = JSON.stringify(readIpcam(this.state));
       this.state = mergeState(this.state, print as Json);
       const after = readIpcam(this.state);
       if (JSON.stringify(after) !== before && after?.liveview)
         this.opts.log.info(`LAN liveview ${after.liveview} (ipcam.rtsp_url)`);
+      if (isFullReport(message)) {
+        this.stateComplete = true;
+        this.fullStateAt = Date.now();
+      }
     }
     const version = readVersion(message);
     if (version) {
       const first = this.version === null;
       this.version = version;
+      this.versionInfo = message.info as Json;
       if (first)
         this.opts.log.info(
           `printer says: ${version.productName ?? 'unknown product'}, firmware ${version.firmware ?? 'unknown'}`,
@@ -214,6 +249,12 @@ export class MqttLink extends EventEmitter {
     const system = readSystemResult(message);
     if (system) this.emit('system', system);
     this.emit('update');
+  }
+
+  private onReport(topic: string, payload: Buffer): void {
+    if (topic !== reportTopic(this.opts.serial)) return;
+    this.onMessage(payload);
+    this.emit('report', topic, payload);
   }
 
   run(signal: AbortSignal): Promise<void> {
@@ -272,6 +313,8 @@ export class MqttLink extends EventEmitter {
 
       client.on('connect', () => {
         connected = true;
+        // Deltas from now on may follow changes missed while away: whole again after a full report.
+        this.stateComplete = false;
         status.lastConnectedAt = Date.now();
         status.set('streaming');
         log.info(`MQTT connected to ${where}`);
@@ -279,15 +322,11 @@ export class MqttLink extends EventEmitter {
           if (err) log.warn(`subscribe failed: ${err.message}`);
         });
         this.request(getVersionRequest(this.nextSequence()));
-        const now = Date.now();
-        if (now - this.lastPushallAt >= this.pushallMinIntervalMs()) {
-          this.lastPushallAt = now;
-          this.request(pushallRequest(this.nextSequence()));
-        }
+        this.requestPushall();
         this.emit('connected');
         this.emit('update');
       });
-      client.on('message', (topic, payload) => this.onMessage(topic, payload));
+      client.on('message', (topic, payload) => this.onReport(topic, payload));
       client.on('error', (err: Error & { code?: number | string }) => {
         if (err.code === 5 || err.code === 4) {
           failure ??= new AuthError(

@@ -3,6 +3,8 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { OutputState } from '../../output/output';
 import type { PrinterMedia } from '../../output/printer-media';
 import { type GuardStatusJson, guardStatusOf } from '../guard/address-guard';
+import { registerNativeMqttMetrics } from '../native-mqtt/metrics';
+import type { NativeMqttStatusJson } from '../native-mqtt/mqtt-server';
 
 export interface MetricsSource {
   printers: () => Iterable<PrinterMedia>;
@@ -213,6 +215,15 @@ export function createMetrics(source: MetricsSource): Registry {
       },
     });
   }
+  // Outputs with counters of their own beyond the hubs' (read from their status at scrape time).
+  registerNativeMqttMetrics(registry, () => {
+    const out: [string, NativeMqttStatusJson][] = [];
+    each((w) => {
+      for (const [name, st] of source.outputStates(w.id))
+        if (name === 'native_mqtt' && st.state === 'listening') out.push([w.id, st as NativeMqttStatusJson]);
+    });
+    return out;
+  });
   new Counter({
     name: 'bambucam_snapshot_resizes_total',
     help: 'Resized snapshots computed (one per frame and size, shared by all requests).',
