@@ -1,6 +1,6 @@
 /**
- * Issue 13, finding 2 on HTTP, RTSP :8554 and native RTSPS :322 (the native :6000 server has its
- * own test): wrong credentials are counted per output, slowed down per address, a Digest connection
+ * Issue 13, findings 1 and 2 on HTTP, RTSP :8554, native RTSPS :322 and native MQTT :8883 (the
+ * native :6000 server has its own test): wrong credentials are counted per output, slowed down per address, a Digest connection
  * is closed after a few wrong answers, a flood of idle connections from one address is capped — and
  * clients with the right credentials from another address are never affected. Strangers connect from
  * 127.0.0.2 and up, the real clients from 127.0.0.1.
@@ -13,6 +13,7 @@ import { type RtspResponse, RtspStreamParser } from '../../src/protocol/rtsp/mes
 import { RTSPS_PATH, RTSPS_USER } from '../../src/protocol/rtsp/printer-path';
 import type { GuardStatusJson } from '../../src/serve/guard/address-guard';
 import { captureLogs, type Gateway, httpGet, rtspsSpec, spec, startGateway, waitFor } from '../helpers';
+import { connectPacket } from '../mqtt-clients';
 
 jest.setTimeout(120_000);
 
@@ -300,10 +301,93 @@ describe('per-address limits on HTTP, RTSP and native RTSPS', () => {
     const text = (await httpGet(`${g.base}/metrics`)).body.toString();
     expect(metric(text, 'bambucam_auth_failures_total', `printer="${id}",output="native_rtsps"`)).toBe(3);
   });
+
+  test('native MQTT: 300 idle sockets do not keep a client out; wrong codes slowed down then refused', async () => {
+    gw = await startGateway([spec({ fps: 2, mqtt: { reportIntervalMs: 500 } })], {
+      config: { limits: LIMITS },
+    });
+    const g = gw;
+    const id = g.fleet[0].spec.id;
+    const code = g.fleet[0].spec.accessCode;
+    const printer = async () => (await httpJson(g)).printers.find((p) => p.id === id)!;
+    await waitFor(
+      async () => (await printer()).mqtt.state === 'connected',
+      20_000,
+      'the link to the printer',
+    );
+    const port = (await printer()).native.mqtt.port;
+
+    // 300 plain TCP sockets from one address (the old cap was 256 connections of any kind).
+    const flood: Socket[] = [];
+    for (let i = 0; i < 300; i++) {
+      const s = new Socket().connect({ port, host: '127.0.0.1', localAddress: '127.0.0.4' });
+      s.on('error', () => {});
+      flood.push(s);
+    }
+    await waitFor(
+      async () => (await printer()).native.mqtt.guard.refused_address_limit >= 268,
+      10_000,
+      'refusals',
+    );
+    expect(await mqttLogin(port, '127.0.0.1', code)).toMatchObject({ rc: 0 });
+    for (const s of flood) s.destroy();
+
+    for (let i = 0; i < 3; i++)
+      expect(await mqttLogin(port, '127.0.0.2', `wrong-${i}`)).toMatchObject({ rc: 5 });
+    const d1 = await mqttLogin(port, '127.0.0.2', 'wrong-3');
+    expect(d1.rc).toBe(5);
+    expect(d1.ms).toBeGreaterThanOrEqual(950);
+    const d2 = await mqttLogin(port, '127.0.0.2', 'wrong-4');
+    expect(d2.rc).toBe(5);
+    expect(d2.ms).toBeGreaterThanOrEqual(1950);
+    // Refused now, before TLS, the right code too; the right code from elsewhere logs in.
+    expect(await mqttLogin(port, '127.0.0.2', code)).toMatchObject({ rc: null, tls: false });
+    expect(await mqttLogin(port, '127.0.0.1', code)).toMatchObject({ rc: 0 });
+
+    const native = (await printer()).native.mqtt;
+    expect(native.auth_failures).toBe(5);
+    expect(native.guard).toMatchObject({ failures: 5, delayed: 2, refused_blocked: 1, addresses_blocked: 1 });
+    const text = (await httpGet(`${g.base}/metrics`)).body.toString();
+    expect(metric(text, 'bambucam_auth_failures_total', `printer="${id}",output="native_mqtt"`)).toBe(5);
+  });
 });
 
+/** A raw MQTT login over TLS from `localAddress`: the CONNACK return code, or null when closed first. */
+function mqttLogin(
+  port: number,
+  localAddress: string,
+  code: string,
+): Promise<{ rc: number | null; ms: number; tls: boolean }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const raw = new Socket().connect({ port, host: '127.0.0.1', localAddress });
+    raw.on('error', () => {});
+    let tls = false;
+    const s = tlsConnect({ socket: raw, rejectUnauthorized: false }, () => {
+      tls = true;
+      s.write(connectPacket(`guess-${Math.random()}`, 'bblp', code, 30));
+    });
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => {
+      if (d[0] === 0x20 && d.length >= 4) {
+        resolve({ rc: d[3], ms: Date.now() - started, tls });
+        s.destroy();
+      }
+    });
+    s.on('close', () => resolve({ rc: null, ms: Date.now() - started, tls }));
+    setTimeout(() => s.destroy(), 20_000).unref();
+  });
+}
+
 interface ApiJson {
-  printers: { id: string; native: { rtsps: { guard: GuardStatusJson; closedAfterFailures: number } } }[];
+  printers: {
+    id: string;
+    native: {
+      rtsps: { guard: GuardStatusJson; closedAfterFailures: number };
+      mqtt: { port: number; guard: GuardStatusJson; auth_failures: number };
+    };
+    mqtt: { state: string };
+  }[];
   outputs: Record<string, { guard: GuardStatusJson }>;
 }
 async function httpJson(g: Gateway): Promise<ApiJson> {
