@@ -1,8 +1,9 @@
 // Two projects: `unit` (pure code, fakes at the boundary, fake timers; seconds) and `e2e` (real
 // servers, ffmpeg, brokers and a browser on loopback; minutes). `npm test` runs both,
-// `npm run test:unit` / `npm run test:e2e` one. Membership is by folder: test/unit/** and
-// test/protocol/** are unit, every other test file is e2e (a new file is never left out).
-const UNIT = ['<rootDir>/test/unit/', '<rootDir>/test/protocol/'];
+// `npm run test:unit` / `npm run test:e2e` one. Membership is by folder: test/unit/**,
+// test/protocol/** and test/fuzz/** (the parsers' property tests) are unit, every other test file
+// is e2e (a new file is never left out).
+const UNIT = ['<rootDir>/test/unit/', '<rootDir>/test/protocol/', '<rootDir>/test/fuzz/'];
 
 const shared = {
   testEnvironment: 'node',

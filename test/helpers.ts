@@ -159,9 +159,13 @@ export interface HttpAnswer {
   body: Buffer;
 }
 
-export function httpGet(url: string, timeoutMs = 10_000): Promise<HttpAnswer> {
+export function httpGet(
+  url: string,
+  timeoutMs = 10_000,
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, (res) => {
+    const req = request(url, { headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>

@@ -298,3 +298,25 @@ export class MqttJsClient implements Recorder {
     return this.client.endAsync(true);
   }
 }
+
+/** An MQTT 3.1.1 CONNECT packet, written by hand (clean session, user and password). */
+export function connectPacket(clientId: string, user: string, password: string, keepaliveS: number): Buffer {
+  const str = (s: string) => {
+    const b = Buffer.from(s);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(b.length);
+    return Buffer.concat([len, b]);
+  };
+  const keepalive = Buffer.alloc(2);
+  keepalive.writeUInt16BE(keepaliveS);
+  const body = Buffer.concat([
+    str('MQTT'),
+    Buffer.from([4, 0xc2]), // level 4, flags: user name, password, clean session
+    keepalive,
+    str(clientId),
+    str(user),
+    str(password),
+  ]);
+  if (body.length > 127) throw new Error('test CONNECT too long for a one-byte length');
+  return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+}

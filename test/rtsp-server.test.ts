@@ -176,4 +176,27 @@ describe('RTSP server', () => {
     expect(stream.counters('rtsp').viewers).toBe(0);
     expect(nalType(SPS)).toBe(NAL.SPS);
   });
+
+  test('a CSeq that is not a number is never echoed: no bare CR, no header injection, no 5000 digits', async () => {
+    const c = await RawRtsp.open(server.port);
+    clients.push(c);
+    const wire: Buffer[] = [];
+    c.socket.on('data', (d: Buffer) => wire.push(d));
+    const url = `rtsp://127.0.0.1:${server.port}/cam`;
+    const cseqs = ['1\rInjected: yes', 'abc', '9'.repeat(5000), '7'];
+    for (const cseq of cseqs) c.write(`OPTIONS ${url} RTSP/1.0\r\nCSeq: ${cseq}\r\n\r\n`);
+    const answers = [];
+    for (const _ of cseqs) answers.push(await c.response('OPTIONS'));
+    expect(answers.map((a) => [a.status, a.headers.cseq])).toEqual([
+      [200, '0'],
+      [200, '0'],
+      [200, '0'],
+      [200, '7'],
+    ]);
+    const text = Buffer.concat(wire).toString('latin1');
+    expect(text).not.toContain('Injected');
+    expect(text).not.toContain('999999999999');
+    // Every CR on the wire is part of a CRLF.
+    expect(text.replace(/\r\n/g, '')).not.toContain('\r');
+  });
 });

@@ -137,6 +137,17 @@ export const formats = {
         );
     });
   },
+  positiveInteger(value: unknown): void {
+    if (!Number.isInteger(value) || (value as number) < 1) fail('must be a whole number of at least 1');
+  },
+  delayList(value: unknown): void {
+    if (
+      !Array.isArray(value) ||
+      value.length > 10 ||
+      !value.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 3600)
+    )
+      fail('must be a list of at most 10 delays in seconds, each above 0 and at most 3600');
+  },
   array(value: unknown): void {
     if (!Array.isArray(value)) fail('must be a list');
   },

@@ -59,6 +59,16 @@ export interface HomeAssistantConfig {
   imageIntervalS: number;
 }
 
+/** Per-address limits of the outputs' listeners (src/serve/guard), in ms. */
+export interface LimitsConfig {
+  pendingPerAddress: number;
+  pendingTotal: number;
+  failuresBeforeDelay: number;
+  failureWindowMs: number;
+  delaysMs: number[];
+  refuseMs: number;
+}
+
 export interface GatewayConfig {
   http: {
     port: number;
@@ -73,6 +83,7 @@ export interface GatewayConfig {
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
   /** Seconds within which a transcoder or HLS muxer stops after its last viewer left. */
   idleStopS: number;
+  limits: LimitsConfig;
   homeassistant: HomeAssistantConfig;
   webrtc: WebrtcConfig;
   printers: PrinterConfig[];
@@ -200,13 +211,35 @@ function toPrinter(raw: Record<string, unknown>, index: number, taken: Set<strin
   };
 }
 
+/**
+ * The dotted path of a value that contains itself (a YAML alias inside its own anchor), or null.
+ * convict would walk such a value forever.
+ */
+function selfReference(value: unknown, path: string, within: Set<object>): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  if (within.has(value)) return path || 'configuration';
+  within.add(value);
+  for (const [key, child] of Object.entries(value)) {
+    const found = selfReference(
+      child,
+      Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key,
+      within,
+    );
+    if (found) return found;
+  }
+  within.delete(value);
+  return null;
+}
+
 /** Validate a parsed configuration object. Global errors throw; bad printers become `problems`. */
 export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(
-      'configuration: must be a mapping of keys (http, rtsp, log, homeassistant, printers)',
+      'configuration: must be a mapping of keys (http, rtsp, limits, log, homeassistant, printers)',
     );
   }
+  const loop = selfReference(raw, '', new Set());
+  if (loop) throw new ConfigError(`${loop}: refers to itself (a YAML alias inside its own anchor)`);
   const base = validated<{
     http: Omit<GatewayConfig['http'], 'corsOrigins'> & { cors_origins: string[] | null };
     rtsp: GatewayConfig['rtsp'];
@@ -214,6 +247,14 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     idle_stop_s: number;
     log: GatewayConfig['log'];
     webrtc: WebrtcConfig;
+    limits: {
+      pending_per_address: number;
+      pending_total: number;
+      failures_before_delay: number;
+      failure_window_s: number;
+      delays_s: number[];
+      refuse_s: number;
+    };
     homeassistant: {
       url: string | null;
       username: string | null;
@@ -276,6 +317,14 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
       dataDir: resolve(base.data_dir),
       log: base.log,
       idleStopS: base.idle_stop_s,
+      limits: {
+        pendingPerAddress: base.limits.pending_per_address,
+        pendingTotal: base.limits.pending_total,
+        failuresBeforeDelay: base.limits.failures_before_delay,
+        failureWindowMs: base.limits.failure_window_s * 1000,
+        delaysMs: base.limits.delays_s.map((s) => s * 1000),
+        refuseMs: base.limits.refuse_s * 1000,
+      },
       homeassistant,
       webrtc: { ...base.webrtc, candidates: [...base.webrtc.candidates] },
       printers,

@@ -77,6 +77,38 @@ export const gatewaySchema = {
       default: [] as string[],
     },
   },
+  limits: {
+    pending_per_address: {
+      doc: 'Connections not yet authenticated from one address (an IPv6 /64 counts as one), per port where clients authenticate (HTTP and RTSP with users, native :6000 and :322). More are closed at once; viewers that authenticated are never counted or closed.',
+      format: formats.positiveInteger,
+      default: 32,
+    },
+    pending_total: {
+      doc: 'Connections not yet authenticated from all addresses together, per output port. At the limit, a newcomer from a quieter address closes the oldest waiting connection of the address holding the most.',
+      format: formats.positiveInteger,
+      default: 256,
+    },
+    failures_before_delay: {
+      doc: 'Wrong codes from one address within failure_window_s before its answers are delayed (see delays_s).',
+      format: formats.positiveInteger,
+      default: 5,
+    },
+    failure_window_s: {
+      doc: 'Window in seconds in which failures_before_delay wrong codes start the delays.',
+      format: formats.positiveInteger,
+      default: 60,
+    },
+    delays_s: {
+      doc: 'Delays in seconds of the next answers to an address that failed too often, one step more per further wrong code; one attempt at a time meanwhile. After a wrong code at the last step the address is refused for refuse_s.',
+      format: formats.delayList,
+      default: [1, 5, 30] as number[],
+    },
+    refuse_s: {
+      doc: 'Seconds an address is refused after a wrong code at the last delay step; it is forgiven after as long again without failures.',
+      format: formats.positiveInteger,
+      default: 600,
+    },
+  },
   data_dir: {
     doc: "Directory for bambucam's own state: the CA and the TLS certificates of the native servers. Kept across restarts (a volume at /data in Docker).",
     format: formats.nonEmptyString,

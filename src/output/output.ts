@@ -15,6 +15,7 @@ import type { Registry } from 'prom-client';
 import type { AppTuning } from '../app-tuning';
 import type { GatewayConfig } from '../config/load';
 import type { Logger } from '../log';
+import type { GuardStatusJson } from '../serve/guard/address-guard';
 import type { LocalCa } from '../tls/ca';
 import type { PrinterMedia } from './printer-media';
 
@@ -49,6 +50,12 @@ export interface Output {
    * Per-printer viewers and counters need none: they come from the hubs' output counters.
    */
   registerMetrics?(registry: Registry): void;
+  /**
+   * The per-address guard of a listener shared by all printers (HTTP, RTSP): its counters for the API
+   * (`/api/printers` → `outputs.<name>.guard`) and /metrics. An output with a listener per printer
+   * puts `guard` in status(printerId) instead.
+   */
+  guard?(): GuardStatusJson | null;
 }
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;

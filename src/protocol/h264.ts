@@ -26,15 +26,28 @@ export function isKeyUnit(nals: Buffer[]): boolean {
   return nals.some((n) => nalType(n) === NAL.IDR);
 }
 
+/** Most bytes a NAL unit may have before the Annex-B parser drops it (a 4K keyframe is far below). */
+export const MAX_NAL_BYTES = 8 * 1024 * 1024;
+
 /**
  * Splits an Annex-B byte stream (00 00 01 / 00 00 00 01 start codes) into NAL units. The last NAL
- * of a chunk is kept until the next start code proves it complete, or `flush()`.
+ * of a chunk is kept until the next start code proves it complete, or `flush()`; one that grows past
+ * `maxNalBytes` is dropped and the parser waits for the next start code.
  */
 export class AnnexBParser {
   private buf: Buffer = Buffer.alloc(0);
   /** Where to resume searching for a start code (keeps the scan linear across chunks). */
   private scanFrom = 0;
   private started = false;
+  /** NAL units dropped for growing past the bound. */
+  dropped = 0;
+
+  constructor(private readonly maxNalBytes = MAX_NAL_BYTES) {}
+
+  /** Bytes held: the NAL not yet proven complete. */
+  get pendingBytes(): number {
+    return this.buf.length;
+  }
 
   push(chunk: Buffer): Buffer[] {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
@@ -69,6 +82,13 @@ export class AnnexBParser {
     this.started = true;
     this.buf = buf.subarray(consumed);
     this.scanFrom = Math.max(0, this.buf.length - 3);
+    if (this.buf.length > this.maxNalBytes) {
+      // No end in sight: drop it, keep the tail (a start code may straddle chunks) and resync.
+      this.dropped++;
+      this.buf = Buffer.from(this.buf.subarray(this.buf.length - 3));
+      this.started = false;
+      this.scanFrom = 0;
+    }
     // Copy out of the shared chunk so retained NALs do not pin large buffers.
     return out.map((n) => Buffer.from(n));
   }

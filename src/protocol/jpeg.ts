@@ -48,23 +48,33 @@ export function readComment(jpeg: Buffer): string | null {
   return null;
 }
 
-/**
- * Width and height from the JPEG's frame header (SOF0..SOF15 except DHT, JPG and DAC), or null when
- * the headers before the image data hold none.
- */
+/** SOFn markers (baseline, progressive, ...); C4 (DHT), C8 (JPG) and CC (DAC) are not frames. */
+const isStartOfFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
+
+/** Width and height from the first start-of-frame segment, or null when the headers do not say. */
 export function jpegSize(jpeg: Buffer): { width: number; height: number } | null {
+  if (jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return null;
   let off = 2;
-  while (off + 4 <= jpeg.length && jpeg[off] === 0xff) {
+  while (off + 4 <= jpeg.length) {
+    if (jpeg[off] !== 0xff) return null;
     const marker = jpeg[off + 1];
     if (marker === 0xff) {
       off++; // fill byte
       continue;
     }
+    if (marker === 0xda || marker === 0xd9) return null; // image data or the end: no frame header
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {
+      off += 2; // markers without a length
+      continue;
+    }
     const len = jpeg.readUInt16BE(off + 2);
-    const sof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (sof && off + 9 <= jpeg.length)
-      return { height: jpeg.readUInt16BE(off + 5), width: jpeg.readUInt16BE(off + 7) };
-    if (marker === 0xda) return null;
+    if (len < 2) return null;
+    if (isStartOfFrame(marker)) {
+      if (off + 9 > jpeg.length || len < 7) return null;
+      const height = jpeg.readUInt16BE(off + 5);
+      const width = jpeg.readUInt16BE(off + 7);
+      return width > 0 && height > 0 ? { width, height } : null;
+    }
     off += 2 + len;
   }
   return null;

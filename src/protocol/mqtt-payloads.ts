@@ -67,7 +67,10 @@ export function parseMessage(payload: Buffer | string): Json | null {
 export function mergeState(state: Json, delta: Json): Json {
   const out: Json = { ...state };
   for (const [key, value] of Object.entries(delta)) {
-    out[key] = isObject(value) && isObject(out[key]) ? mergeState(out[key] as Json, value) : value;
+    const own = Object.hasOwn(out, key) ? out[key] : undefined;
+    const merged = isObject(value) && isObject(own) ? mergeState(own, value) : value;
+    // Defined, not assigned: a "__proto__" key in a report is data, not the object's prototype.
+    Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

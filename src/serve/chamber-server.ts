@@ -7,6 +7,11 @@
  * without a byte. Each viewer is one subscriber of the JPEG hub (output 'native'): a new viewer gets
  * the latest frame at once, holds at most one frame in flight and one pending (newest wins), and the
  * hub drops a viewer that stops reading. Viewers never touch the upstream socket or each other.
+ *
+ * Connections that have not authenticated yet are admitted by the output's AddressGuard (per-address
+ * and total caps apart from viewers, stepped delays and refusal after wrong codes, counters and
+ * aggregated log lines); viewers are capped separately, so strangers can neither lock them out nor
+ * guess codes quickly (issue 13).
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -21,11 +26,13 @@ import { AUTH_PACKET_BYTES, CHAMBER_USER, decodeAuthPacket } from '../protocol/c
 import { ensureJfif } from '../protocol/jpeg';
 import type { KeyAndCert } from '../tls/certs';
 import { TLS_SERVER_CIPHERS } from '../tls/ciphers';
+import { AddressGuard, type GuardLimits, type GuardStatusJson } from './guard/address-guard';
+import { FreshPacer, type PacerStatusJson } from './pacing/fresh-pacer';
+import { type KernelQueues, sharedKernelQueues } from './pacing/kernel-queues';
 
 export const AUTH_TIMEOUT_MS = 10_000;
-/** Connections per printer (authenticating or streaming); more are closed at once, so memory stays bounded. */
-export const MAX_NATIVE_CLIENTS = 256;
-const AUTH_FAILURE_LOG_EVERY_MS = 10_000;
+/** Authenticated viewers per printer; more are closed after authenticating, so memory stays bounded. */
+export const MAX_NATIVE_VIEWERS = 256;
 
 export interface ChamberServerOptions {
   host: string;
@@ -37,7 +44,11 @@ export interface ChamberServerOptions {
   codes: readonly string[];
   log: Logger;
   authTimeoutMs?: number;
-  maxClients?: number;
+  maxViewers?: number;
+  /** Per-address limits on connections that have not authenticated (defaults: DEFAULT_GUARD_LIMITS). */
+  limits?: Partial<GuardLimits>;
+  /** Where the pacing of slow viewers reads the kernel's queues; null: no pacing. Default: shared. */
+  kernelQueues?: KernelQueues | null;
 }
 
 export type ChamberServerState = 'starting' | 'listening' | 'failed' | 'stopped';
@@ -47,6 +58,8 @@ export interface NativeViewerJson {
   since: string;
   frames_sent: number;
   frames_dropped: number;
+  /** Pacing of this viewer: a slow one gets fewer, fresh pictures. */
+  pacing: PacerStatusJson;
 }
 
 export interface ChamberServerStatusJson {
@@ -57,6 +70,10 @@ export interface ChamberServerStatusJson {
   viewers: NativeViewerJson[];
   connections_total: number;
   auth_failures: number;
+  /** Valid codes closed because the viewer limit was reached. */
+  viewers_refused: number;
+  /** Per-address limits: pending connections, failures, refusals, delays. */
+  guard: GuardStatusJson;
 }
 
 interface Viewer {
@@ -65,6 +82,7 @@ interface Viewer {
   since: number;
   framesSent: number;
   sub: Subscription | null;
+  pacer: FreshPacer;
 }
 
 const digest = (code: string) => createHash('sha256').update(code, 'latin1').digest();
@@ -73,15 +91,14 @@ export class ChamberServer {
   state: ChamberServerState = 'starting';
   reason: string | null = null;
   connectionsTotal = 0;
-  authFailures = 0;
+  viewersRefused = 0;
+  readonly guard: AddressGuard;
   private readonly server: Server;
   private readonly context: SecureContext;
   private readonly viewers = new Set<Viewer>();
   private readonly sockets = new Set<Socket>();
   private readonly codeDigests: Buffer[];
   private readonly jfif = new WeakMap<Frame, Buffer>();
-  private lastAuthLogAt = 0;
-  private unloggedAuthFailures = 0;
 
   constructor(private readonly opts: ChamberServerOptions) {
     this.codeDigests = opts.codes.map(digest);
@@ -93,6 +110,7 @@ export class ChamberServer {
       honorCipherOrder: true,
     });
     this.server = createServer((raw) => this.onConnection(raw));
+    this.guard = new AddressGuard({ log: opts.log, limits: opts.limits });
   }
 
   get port(): number {
@@ -128,6 +146,7 @@ export class ChamberServer {
     this.state = 'stopped';
     for (const v of this.viewers) v.sub?.unsubscribe();
     for (const s of this.sockets) s.destroy();
+    this.guard.stop();
     if (wasListening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -142,19 +161,28 @@ export class ChamberServer {
         since: new Date(v.since).toISOString(),
         frames_sent: v.framesSent,
         frames_dropped: v.sub?.dropped ?? 0,
+        pacing: v.pacer.status(),
       })),
       connections_total: this.connectionsTotal,
-      auth_failures: this.authFailures,
+      auth_failures: this.guard.status().failures,
+      viewers_refused: this.viewersRefused,
+      guard: this.guard.status(),
     };
   }
 
   private onConnection(raw: Socket): void {
     this.connectionsTotal++;
     raw.on('error', () => {});
-    if (this.sockets.size >= (this.opts.maxClients ?? MAX_NATIVE_CLIENTS) || this.state !== 'listening') {
+    if (this.state !== 'listening') {
       raw.destroy();
       return;
     }
+    const admission = this.guard.admit(raw.remoteAddress, () => raw.destroy());
+    if (!admission.ok) {
+      raw.destroy(); // refused (counted and logged by the guard): closed before any TLS
+      return;
+    }
+    const attempt = admission.attempt;
     this.sockets.add(raw);
     const remote = `${raw.remoteAddress}:${raw.remotePort}`;
     const socket = new TLSSocket(raw, { isServer: true, secureContext: this.context });
@@ -162,31 +190,51 @@ export class ChamberServer {
     socket.on('error', () => socket.destroy());
     let received: Buffer = Buffer.alloc(0);
     let viewer: Viewer | null = null;
+    let judging = false;
     // The printer waits at most 10 s for the auth packet, handshake included (PROTOCOLS.md §3).
     const timer = setTimeout(() => {
-      if (!viewer) socket.destroy();
+      if (!viewer && !judging) socket.destroy();
     }, this.opts.authTimeoutMs ?? AUTH_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      if (viewer) return; // a client says nothing after auth; whatever it sends is read and ignored
-      received = received.length ? Buffer.concat([received, chunk]) : chunk;
-      if (received.length < AUTH_PACKET_BYTES) return;
-      clearTimeout(timer);
-      if (!this.authorized(received.subarray(0, AUTH_PACKET_BYTES))) {
-        this.authFailed(remote);
+    const judge = (packet: Buffer) => {
+      if (socket.destroyed) return;
+      if (!this.authorized(packet)) {
+        attempt.failed();
+        attempt.closed(); // one try per connection: it no longer counts as waiting
         socket.end(); // the printer's only answer to a wrong code: close without a byte
         setTimeout(() => socket.destroy(), 2000).unref();
         return;
       }
+      attempt.authenticated();
+      if (this.viewers.size >= (this.opts.maxViewers ?? MAX_NATIVE_VIEWERS)) {
+        this.viewersRefused++;
+        this.opts.log.warn(`viewer ${remote} closed: ${this.viewers.size} viewers is the limit`);
+        socket.destroy();
+        return;
+      }
+      viewer = this.addViewer(socket, raw, remote);
+    };
+    const onData = (chunk: Buffer) => {
+      if (viewer || judging) return; // a client says nothing after auth; whatever it sends is read and ignored
+      received = received.length ? Buffer.concat([received, chunk]) : chunk;
+      if (received.length < AUTH_PACKET_BYTES) return;
+      clearTimeout(timer);
+      judging = true;
+      const packet = received.subarray(0, AUTH_PACKET_BYTES);
       received = Buffer.alloc(0);
-      viewer = this.addViewer(socket, remote);
+      // An address that failed often waits before its code is checked, right or wrong alike.
+      const delay = attempt.verdictDelayMs();
+      if (delay > 0) setTimeout(() => judge(packet), delay).unref();
+      else judge(packet);
     };
     socket.on('data', onData);
     socket.once('close', () => {
       clearTimeout(timer);
+      attempt.closed();
       this.sockets.delete(raw);
       raw.destroy();
       if (!viewer) return;
       viewer.sub?.unsubscribe();
+      viewer.pacer.close();
       this.viewers.delete(viewer);
       this.opts.log.info(`viewer ${remote} left after ${viewer.framesSent} frames`);
     });
@@ -202,33 +250,34 @@ export class ChamberServer {
     return match && auth.user === CHAMBER_USER;
   }
 
-  private authFailed(remote: string): void {
-    this.authFailures++;
-    this.unloggedAuthFailures++;
-    const now = Date.now();
-    if (now - this.lastAuthLogAt < AUTH_FAILURE_LOG_EVERY_MS) return;
-    const n = this.unloggedAuthFailures;
-    this.unloggedAuthFailures = 0;
-    this.lastAuthLogAt = now;
-    this.opts.log.warn(
-      `refused ${n === 1 ? `a viewer from ${remote}` : `${n} viewers (last from ${remote})`}: wrong user or code, closed without a byte as the printer does`,
-    );
-  }
-
-  private addViewer(socket: TLSSocket, remote: string): Viewer {
+  private addViewer(socket: TLSSocket, raw: Socket, remote: string): Viewer {
     limitRecordSize(socket);
     socket.setNoDelay(true);
-    const viewer: Viewer = { socket, remote, since: Date.now(), framesSent: 0, sub: null };
+    const kernel = this.opts.kernelQueues === undefined ? sharedKernelQueues() : this.opts.kernelQueues;
+    const viewer: Viewer = {
+      socket,
+      remote,
+      since: Date.now(),
+      framesSent: 0,
+      sub: null,
+      pacer: new FreshPacer(raw, kernel),
+    };
     this.viewers.add(viewer);
     this.opts.log.info(`viewer ${remote} connected (${this.viewers.size} now)`);
     viewer.sub = this.opts.hub.subscribe(
       {
         send: (frame, done) => {
-          writeChamberFrame(socket, this.jfifOf(frame), (ok) => {
-            if (!ok) return;
-            viewer.framesSent++;
-            done();
-          });
+          const jpeg = this.jfifOf(frame);
+          // Done when the kernel has passed the picture on (slow viewers), not when it took it.
+          viewer.pacer.deliver(
+            jpeg.length,
+            (written) =>
+              writeChamberFrame(socket, jpeg, (ok) => {
+                if (ok) viewer.framesSent++;
+                written(ok);
+              }),
+            done,
+          );
         },
         close: (reason) => {
           this.opts.log.info(`viewer ${remote} dropped: ${reason}`);

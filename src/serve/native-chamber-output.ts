@@ -48,6 +48,7 @@ export class NativeChamberOutput implements Output {
           codes: codes.filter((c): c is string => !!c),
           log: plog,
           authTimeoutMs: this.ctx.tuning.nativeAuthTimeoutMs,
+          limits: config.limits,
         });
         this.servers.set(printer.id, server);
         await server.start();

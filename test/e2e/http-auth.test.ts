@@ -50,7 +50,11 @@ describe('HTTP authentication', () => {
     const logs = captureLogs('debug');
     try {
       gw = await startGateway([spec({ fps: 5 })], {
-        config: { http: { port: 0, host: '127.0.0.1', users: [USER] } },
+        config: {
+          http: { port: 0, host: '127.0.0.1', users: [USER] },
+          // Sixteen wrong answers in a row from one address would be slowed down (http-guard.test.ts).
+          limits: { failures_before_delay: 100 },
+        },
       });
       const id = gw.fleet[0].spec.id;
       const routes = [

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { NativeMqttStatusJson } from '../../src/serve/native-mqtt/mqtt-server';
 import { type Gateway, httpJson, sleep, spec, startGateway, waitFor } from '../helpers';
-import { MqttJsClient, parsed, reportTopic, requestTopic, type Target } from '../mqtt-clients';
+import { connectPacket, MqttJsClient, parsed, reportTopic, requestTopic, type Target } from '../mqtt-clients';
 
 jest.setTimeout(90_000);
 
@@ -35,28 +35,6 @@ async function target(gw: Gateway): Promise<Target> {
     code: gw.fleet[0].spec.accessCode,
     cafile: join(gw.dataDir, 'tls', 'ca.crt'),
   };
-}
-
-/** An MQTT 3.1.1 CONNECT packet, written by hand (clean session, user and password). */
-function connectPacket(clientId: string, user: string, password: string, keepaliveS: number): Buffer {
-  const str = (s: string) => {
-    const b = Buffer.from(s);
-    const len = Buffer.alloc(2);
-    len.writeUInt16BE(b.length);
-    return Buffer.concat([len, b]);
-  };
-  const keepalive = Buffer.alloc(2);
-  keepalive.writeUInt16BE(keepaliveS);
-  const body = Buffer.concat([
-    str('MQTT'),
-    Buffer.from([4, 0xc2]), // level 4, flags: user name, password, clean session
-    keepalive,
-    str(clientId),
-    str(user),
-    str(password),
-  ]);
-  if (body.length > 127) throw new Error('test CONNECT too long for a one-byte length');
-  return Buffer.concat([Buffer.from([0x10, body.length]), body]);
 }
 
 /** A QoS 1 PUBLISH (retain flag optional), written by hand. */

@@ -72,6 +72,18 @@ describe('RTSP messages', () => {
     );
   });
 
+  test('header values with CR, LF or NUL and names that are not tokens are never serialized', () => {
+    const text = serializeResponse(200, {
+      CSeq: '1\rInjected: yes',
+      'X-Ok': 'fine\tvalue',
+      'Bad Name': 'x',
+      Location: 'a\r\nSet-Cookie: y',
+      Nul: 'a\0b',
+      Public: ['OPTIONS', 'PLAY\n'],
+    }).toString('latin1');
+    expect(text).toBe('RTSP/1.0 200 OK\r\nX-Ok: fine\tvalue\r\nPublic: OPTIONS\r\n\r\n');
+  });
+
   test('Transport and Session headers', () => {
     expect(parseTransports('RTP/AVP/TCP;unicast;interleaved=0-1')[0]).toMatchObject({
       lower: 'tcp',

@@ -108,10 +108,20 @@ export class RtspStreamParser {
 
 export type HeaderValues = Record<string, string | number | string[]>;
 
+/** Header names are tokens (RFC 2326 §15). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Values are visible characters, spaces and tabs: no CR, LF or NUL, so no value can add a line. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** The header lines; a header whose name or value is not valid is left out (never sent half-checked). */
 function headerBlock(headers: HeaderValues, body: Buffer | undefined): string {
   let out = '';
   for (const [name, value] of Object.entries(headers)) {
-    for (const v of Array.isArray(value) ? value : [value]) out += `${name}: ${v}\r\n`;
+    if (!TOKEN.test(name)) continue;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      const text = String(v);
+      if (FIELD_VALUE.test(text)) out += `${name}: ${text}\r\n`;
+    }
   }
   if (body?.length) out += `Content-Length: ${body.length}\r\n`;
   return out;
@@ -173,8 +183,12 @@ export function parseTransports(header: string): TransportSpec[] {
       const lower: 'tcp' | 'udp' = proto.endsWith('/TCP') ? 'tcp' : 'udp';
       let interleaved: [number, number] | null = null;
       for (const p of parts) {
-        const m = /^interleaved=(\d+)(?:-(\d+))?$/i.exec(p);
-        if (m) interleaved = [Number(m[1]), m[2] === undefined ? Number(m[1]) + 1 : Number(m[2])];
+        const m = /^interleaved=(\d{1,3})(?:-(\d{1,3}))?$/i.exec(p);
+        const pair: [number, number] | null = m
+          ? [Number(m[1]), m[2] === undefined ? Number(m[1]) + 1 : Number(m[2])]
+          : null;
+        // Channels are one byte on the wire ($, channel, length): anything else is no channel pair.
+        if (pair && pair[0] <= 255 && pair[1] <= 255) interleaved = pair;
       }
       return { lower, interleaved, multicast: parts.some((p) => p.toLowerCase() === 'multicast'), raw };
     });

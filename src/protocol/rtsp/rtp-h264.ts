@@ -9,6 +9,11 @@ import { interleavedHeader } from './message';
 export const RTP_HEADER_BYTES = 12;
 /** Payload size that keeps an RTP packet well inside one TCP segment / typical MTU. */
 export const DEFAULT_MAX_PAYLOAD = 1400;
+/**
+ * Most bytes one access unit may gather (a 4K keyframe is well below): a sender that never sets the
+ * marker, never ends a fragment and never changes the timestamp cannot grow memory past this.
+ */
+export const MAX_ACCESS_UNIT_BYTES = 8 * 1024 * 1024;
 
 export interface RtpHeader {
   payloadType: number;
@@ -104,7 +109,7 @@ export interface DepacketizedUnit extends AccessUnit {
 /**
  * Reassembles access units from RTP packets of one H.264 stream. An access unit ends at a packet
  * with the marker bit, or when the timestamp changes (for senders that do not set the marker).
- * A fragment lost mid-NAL drops that NAL.
+ * A fragment lost mid-NAL drops that NAL; a unit that outgrows `maxUnitBytes` is dropped whole.
  */
 export class H264Depacketizer {
   private nals: Buffer[] = [];
@@ -112,7 +117,17 @@ export class H264Depacketizer {
   private fu: Buffer[] | null = null;
   private lastSeq: number | null = null;
   private loss = false;
+  private held = 0;
   packetsLost = 0;
+  /** Access units dropped because they grew past the bound. */
+  unitsDropped = 0;
+
+  constructor(private readonly maxUnitBytes = MAX_ACCESS_UNIT_BYTES) {}
+
+  /** Bytes held for the access unit being assembled. */
+  get pendingBytes(): number {
+    return this.held;
+  }
 
   push(pkt: RtpPacket): DepacketizedUnit[] {
     const out: DepacketizedUnit[] = [];
@@ -121,7 +136,7 @@ export class H264Depacketizer {
       if (gap !== 0 && gap < 0x8000) {
         this.packetsLost += gap;
         this.loss = true;
-        this.fu = null;
+        this.dropFragment();
       }
     }
     this.lastSeq = pkt.sequence;
@@ -145,14 +160,30 @@ export class H264Depacketizer {
     } else if (type === NAL.FU_A && p.length > 2) {
       const start = (p[1] & 0x80) !== 0;
       const end = (p[1] & 0x40) !== 0;
-      if (start) this.fu = [Buffer.from([(p[0] & 0xe0) | (p[1] & 0x1f)])];
+      if (start) {
+        this.dropFragment();
+        this.fu = [Buffer.from([(p[0] & 0xe0) | (p[1] & 0x1f)])];
+        this.held += 1;
+      }
       if (this.fu) {
-        this.fu.push(p.subarray(2));
+        // Copied: a fragment must not pin the whole interleaved chunk it arrived in.
+        this.fu.push(Buffer.from(p.subarray(2)));
+        this.held += p.length - 2;
         if (end) {
-          this.add(Buffer.concat(this.fu), out);
+          const whole = Buffer.concat(this.fu);
+          this.held -= whole.length;
           this.fu = null;
+          this.add(whole, out);
         }
       }
+    }
+    if (this.held > this.maxUnitBytes) {
+      // Never ends: a broken or hostile sender. Drop the picture and start over.
+      this.unitsDropped++;
+      this.loss = true;
+      this.nals = [];
+      this.fu = null;
+      this.held = 0;
     }
     if (pkt.marker && this.nals.length) out.push(this.take());
     return out;
@@ -165,11 +196,18 @@ export class H264Depacketizer {
   private add(nal: Buffer, out: DepacketizedUnit[]): void {
     if (this.nals.some((n) => isVcl(nalType(n))) && beginsAccessUnit(nal)) out.push(this.take());
     this.nals.push(nal);
+    this.held += nal.length;
+  }
+
+  private dropFragment(): void {
+    for (const part of this.fu ?? []) this.held -= part.length;
+    this.fu = null;
   }
 
   private take(): DepacketizedUnit {
     const nals = this.nals;
     this.nals = [];
+    for (const n of nals) this.held -= n.length;
     const unit: DepacketizedUnit = {
       nals,
       key: isKeyUnit(nals),

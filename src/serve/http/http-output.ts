@@ -9,7 +9,9 @@ import type { Duplex } from 'node:stream';
 import { listenOrExplain } from '../../net/listen';
 import type { Output, OutputContext, OutputFactory, OutputState } from '../../output/output';
 import { outputStates, printerStatus } from '../../output/printer-api';
-import { HttpAuth } from './auth';
+import type { GuardStatusJson } from '../guard/address-guard';
+import { SocketGuard } from '../guard/socket-guard';
+import { HttpAuth, queryToken } from './auth';
 import { createHttpApp } from './server';
 
 export class HttpOutput implements Output {
@@ -17,8 +19,11 @@ export class HttpOutput implements Output {
   /** Requests that offered wrong credentials. */
   authFailures = 0;
   private server: Server | null = null;
+  private readonly guardian: SocketGuard;
 
-  constructor(private readonly ctx: OutputContext) {}
+  constructor(private readonly ctx: OutputContext) {
+    this.guardian = new SocketGuard({ log: ctx.log.child('http'), limits: ctx.config.limits });
+  }
 
   get port(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
@@ -40,7 +45,14 @@ export class HttpOutput implements Output {
         printers: () => ctx.printers.values(),
         outputStates: (id) => outputStates(ctx.outputs(), id),
         outputs: () => ctx.outputs(),
+        serverGuards: () =>
+          ctx.outputs().flatMap((o) => {
+            const g = o.guard?.();
+            return g ? [[o.name, g] as [string, GuardStatusJson]] : [];
+          }),
       },
+      // Without http.users there is nothing to guess: no guard.
+      guard: config.http.users.length ? this.guardian : undefined,
       routers: routes.routers,
       users: config.http.users,
       corsOrigins: config.http.corsOrigins,
@@ -50,20 +62,34 @@ export class HttpOutput implements Output {
       snapshotWaitMs: tuning.snapshotWaitMs,
     });
     const server = createServer(app);
+    if (config.http.users.length) this.guardian.watch(server);
     const auth = new HttpAuth(config.http.users);
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (req.url ?? '/').split('?')[0];
       const handler = routes.upgrades.get(path);
       if (!handler) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       // WebSockets (the wall) need the same credentials as every other route.
-      const result = auth.check(req);
-      if (!result.ok) {
-        if (result.offered) this.authFailures++;
-        return void socket.end(
-          'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="bambucam"\r\nConnection: close\r\n\r\n',
-        );
-      }
-      handler(req, socket, head);
+      const attempt = this.guardian.attemptFor(req.socket);
+      const judge = () => {
+        if (socket.destroyed) return;
+        const result = auth.check(req);
+        if (!result.ok) {
+          if (result.offered) {
+            this.authFailures++;
+            attempt?.failed();
+          }
+          return void socket.end(
+            'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="bambucam"\r\nConnection: close\r\n\r\n',
+          );
+        }
+        attempt?.authenticated();
+        handler(req, socket, head);
+      };
+      // An address that failed often waits before its credentials are checked, as on every route.
+      const offered = req.headers.authorization !== undefined || queryToken(req.url ?? '') !== null;
+      const delay = auth.enabled && offered && attempt?.isOpen ? attempt.verdictDelayMs() : 0;
+      if (delay > 0) setTimeout(judge, delay).unref();
+      else judge();
     });
     try {
       await listenOrExplain(server, config.http.port, config.http.host, {
@@ -83,6 +109,11 @@ export class HttpOutput implements Output {
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.guardian.stop();
+  }
+
+  guard(): GuardStatusJson | null {
+    return this.server && this.ctx.config.http.users.length ? this.guardian.guard.status() : null;
   }
 
   status(): OutputState | undefined {

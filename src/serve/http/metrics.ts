@@ -2,6 +2,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Output, OutputState } from '../../output/output';
 import type { PrinterMedia } from '../../output/printer-media';
+import { type GuardStatusJson, guardStatusOf } from '../guard/address-guard';
 import { registerNativeMqttMetrics } from '../native-mqtt/metrics';
 import type { NativeMqttStatusJson } from '../native-mqtt/mqtt-server';
 
@@ -12,6 +13,10 @@ export interface MetricsSource {
   /** Outputs that add metrics of their own (Output.registerMetrics). */
   outputs?: () => readonly Output[];
   snapshotResizes: () => number;
+  /** Resize requests refused because the queue was full. */
+  snapshotResizesRefused: () => number;
+  /** Guards of listeners shared by all printers (HTTP, RTSP), by output name. */
+  serverGuards?: () => [string, GuardStatusJson][];
 }
 
 /** Counters of both hubs: JPEG outputs (mjpeg, snapshot, encoder, ...) and H.264 ones (rtsp, hls, decoder, ...). */
@@ -23,7 +28,16 @@ function outputs(
 
 export function createMetrics(source: MetricsSource): Registry {
   const registry = new Registry();
-  const { snapshotResizes } = source;
+  const { snapshotResizes, snapshotResizesRefused } = source;
+  /** The per-address guards of a printer's outputs (those that authenticate), by output name. */
+  const guards = (w: PrinterMedia): [string, GuardStatusJson][] => {
+    const out: [string, GuardStatusJson][] = [];
+    for (const [name, st] of source.outputStates(w.id)) {
+      const guard = guardStatusOf(st);
+      if (guard) out.push([name, guard]);
+    }
+    return out;
+  };
   const each = (fn: (w: PrinterMedia) => void) => {
     for (const w of source.printers()) fn(w);
   };
@@ -128,6 +142,81 @@ export function createMetrics(source: MetricsSource): Registry {
       });
     },
   });
+  // Per-address limits (issue 13): what strangers tried on each output's port.
+  const guardCounter = (
+    name: string,
+    help: string,
+    read: (g: GuardStatusJson) => [Record<string, string>, number][],
+    labels: string[] = [],
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['printer', 'output', ...labels],
+      registers: [registry],
+      collect() {
+        this.reset();
+        each((w) => {
+          for (const [output, g] of guards(w))
+            for (const [extra, n] of read(g)) this.inc({ printer: w.id, output, ...extra }, n);
+        });
+        // Shared listeners belong to no printer: no printer label.
+        for (const [output, g] of source.serverGuards?.() ?? [])
+          for (const [extra, n] of read(g)) this.inc({ output, ...extra }, n);
+      },
+    });
+  guardCounter('bambucam_auth_failures_total', 'Wrong codes or credentials offered to an output.', (g) => [
+    [{}, g.failures],
+  ]);
+  guardCounter('bambucam_auth_delayed_total', 'Verdicts delayed because the address failed before.', (g) => [
+    [{}, g.delayed],
+  ]);
+  guardCounter(
+    'bambucam_connections_refused_total',
+    'Connections closed at once: from a blocked address, or over the per-address or total limit of connections not yet authenticated.',
+    (g) => [
+      [{ reason: 'blocked' }, g.refused_blocked],
+      [{ reason: 'address_limit' }, g.refused_address_limit],
+      [{ reason: 'total_limit' }, g.refused_total_limit],
+    ],
+    ['reason'],
+  );
+  guardCounter(
+    'bambucam_connections_evicted_total',
+    'Connections not yet authenticated closed to make room for a newcomer from a quieter address.',
+    (g) => [[{}, g.evicted]],
+  );
+  guardCounter(
+    'bambucam_connections_abandoned_total',
+    'Connections closed without offering credentials (silent, timed out, not the protocol).',
+    (g) => [[{}, g.abandoned]],
+  );
+  for (const [name, help, read] of [
+    [
+      'bambucam_connections_unauthenticated',
+      'Connections waiting to authenticate now.',
+      (g: GuardStatusJson) => g.pending,
+    ],
+    [
+      'bambucam_addresses_blocked',
+      'Remote addresses refused now after too many failures.',
+      (g: GuardStatusJson) => g.addresses_blocked,
+    ],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['printer', 'output'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        each((w) => {
+          for (const [output, g] of guards(w)) this.set({ printer: w.id, output }, read(g));
+        });
+        for (const [output, g] of source.serverGuards?.() ?? []) this.set({ output }, read(g));
+      },
+    });
+  }
   // Outputs with counters of their own beyond the hubs' (read from their status at scrape time).
   registerNativeMqttMetrics(registry, () => {
     const out: [string, NativeMqttStatusJson][] = [];
@@ -145,6 +234,15 @@ export function createMetrics(source: MetricsSource): Registry {
     collect() {
       this.reset();
       this.inc(snapshotResizes());
+    },
+  });
+  new Counter({
+    name: 'bambucam_snapshot_resizes_refused_total',
+    help: 'Resize requests answered 503 because too many resizes were running and waiting.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(snapshotResizesRefused());
     },
   });
   return registry;

@@ -24,8 +24,10 @@ export function numberParam(
 ): number | undefined {
   const raw = query[name];
   if (raw === undefined || raw === '') return undefined;
-  const n = typeof raw === 'string' ? Number(raw) : Number.NaN;
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+  // Plain decimals only: Number() would also take "0x100", "1e3", " 100" and "+5".
+  const form = integer ? /^[0-9]{1,7}$/ : /^[0-9]{1,7}(\.[0-9]{1,7})?$/;
+  const n = typeof raw === 'string' && form.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isFinite(n) || n < min || n > max) {
     throw new BadParam(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
   }
   return n;

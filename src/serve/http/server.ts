@@ -9,8 +9,11 @@ import type { Logger } from '../../log';
 import type { PrinterStatus } from '../../output/api-types';
 import type { PrinterMedia } from '../../output/printer-media';
 import { PACKAGE_ROOT } from '../../package-root';
+import type { SocketGuard } from '../guard/socket-guard';
+import { type KernelQueues, sharedKernelQueues } from '../pacing/kernel-queues';
 import { HttpAuth, type HttpUser } from './auth';
 import { corsMiddleware } from './cors';
+import { guardAfterAuth, guardBeforeAuth, guardFailure } from './guard-middleware';
 import { createMetrics, type MetricsSource } from './metrics';
 import { MJPEG_RESEND_MS, mjpegHandler } from './mjpeg';
 import { perPrinterRoute } from './per-printer';
@@ -22,7 +25,7 @@ export interface HttpOptions {
   /** The API's status of one printer (the worker's part and every output's). */
   statusOf: (printer: PrinterMedia) => PrinterStatus;
   /** What /metrics reads besides the hubs: every output's state per printer. */
-  metrics: Omit<MetricsSource, 'snapshotResizes'>;
+  metrics: Omit<MetricsSource, 'snapshotResizes' | 'snapshotResizesRefused'>;
   /** `http.users` and `http.cors_origins`. */
   users?: readonly HttpUser[];
   corsOrigins?: readonly string[] | null;
@@ -37,6 +40,12 @@ export interface HttpOptions {
   webDir?: string;
   /** Directory of the built bundles (page.js, bambucam-card.js); default: dist/web/. */
   bundleDir?: string;
+  /** Resizes snapshots (and MJPEG pictures for slow viewers); default: a new one. */
+  resizer?: SnapshotResizer;
+  /** Where the pacing of slow MJPEG viewers reads the kernel's queues; null: no pacing. Default: shared. */
+  kernelQueues?: KernelQueues | null;
+  /** Per-address limits of the server this app runs on (its connections admitted by the guard). */
+  guard?: SocketGuard;
 }
 
 export { PACKAGE_ROOT } from '../../package-root';
@@ -48,11 +57,20 @@ export function createHttpApp(opts: HttpOptions): express.Express {
   app.set('etag', false);
   const auth = new HttpAuth(opts.users ?? []);
   app.use(corsMiddleware(opts.corsOrigins ?? null, auth.enabled));
-  app.use(auth.middleware(opts.onAuthFailure));
-  const resizer = new SnapshotResizer();
+  const guard = opts.guard;
+  if (guard) app.use(guardBeforeAuth(guard));
+  app.use(
+    auth.middleware((req) => {
+      opts.onAuthFailure?.(req);
+      if (guard) guardFailure(guard, req);
+    }),
+  );
+  if (guard) app.use(guardAfterAuth(guard, auth));
+  const resizer = opts.resizer ?? new SnapshotResizer();
   const route = perPrinterRoute(printers);
   const snapshot = snapshotHandler(resizer, opts.snapshotWaitMs ?? SNAPSHOT_WAIT_MS);
-  const mjpeg = mjpegHandler(opts.mjpegResendMs ?? MJPEG_RESEND_MS);
+  const kernel = opts.kernelQueues === undefined ? sharedKernelQueues() : opts.kernelQueues;
+  const mjpeg = mjpegHandler(resizer, kernel, opts.mjpegResendMs ?? MJPEG_RESEND_MS);
   route.both(app, 'snapshot.jpg', snapshot);
   route.both(app, 'stream.mjpeg', mjpeg);
   for (const router of opts.routers ?? []) app.use(router);
@@ -63,13 +81,23 @@ export function createHttpApp(opts: HttpOptions): express.Express {
     }),
   );
   app.get('/api/printers', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json({ printers: [...printers.values()].map(opts.statusOf) });
+    // Listeners shared by every printer (HTTP, RTSP) report their per-address guard here, once.
+    const outputs = Object.fromEntries(
+      (opts.metrics.serverGuards?.() ?? []).map(([name, guard]) => [name, { guard }]),
+    );
+    res
+      .set('Cache-Control', 'no-store')
+      .json({ printers: [...printers.values()].map(opts.statusOf), outputs });
   });
   app.get('/healthz', (_req, res) => {
     const states = [...printers.values()].map((p) => ({ id: p.id, state: p.facts().state }));
     res.set('Cache-Control', 'no-store').json({ ok: true, printers: states });
   });
-  const metrics = createMetrics({ ...opts.metrics, snapshotResizes: () => resizer.resizes });
+  const metrics = createMetrics({
+    ...opts.metrics,
+    snapshotResizes: () => resizer.resizes,
+    snapshotResizesRefused: () => resizer.queue.refused,
+  });
   app.get('/metrics', async (_req, res, next) => {
     try {
       res.set('Content-Type', metrics.contentType).send(await metrics.metrics());
@@ -102,7 +130,10 @@ export function createHttpApp(opts: HttpOptions): express.Express {
     route.byId((_req, res) => sendError(res, 404, 'not_found', 'no such route')),
   );
   app.use((_req: Request, res: Response) => sendError(res, 404, 'not_found', 'no such route'));
-  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    // A malformed escape in the path (/printers/%ZZ/...) is the client's mistake, not ours.
+    if (err instanceof URIError || err.status === 400)
+      return sendError(res, 400, 'bad_request', 'malformed percent-escape in the URL');
     log.error(`request failed: ${err.message}`);
     sendError(res, 500, 'internal', 'internal error; see the gateway log');
   });

@@ -11,6 +11,9 @@
  * - Requests: handled by RequestRouter (pushall/get_version from bambucam's state, commands forwarded
  *   or refused); requests never reach other clients, and clients' retained messages are never stored.
  * - After the printer returns from an outage, every client gets the full state again.
+ * - Strangers (issue 13): connections are admitted per address by a guard before TLS (capped apart
+ *   from logged-in clients), wrong codes are counted, slowed down and then refused per address, and
+ *   logged in aggregate; logged-in clients are capped separately (`maxClients`, CONNACK 3 beyond).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
@@ -22,13 +25,15 @@ import { MQTT_USER, reportTopic, requestTopic } from '../../protocol/mqtt-payloa
 import { fullStateReport, hideCodes, topicMatches } from '../../protocol/mqtt-reserve';
 import type { KeyAndCert } from '../../tls/certs';
 import { TLS_SERVER_CIPHERS } from '../../tls/ciphers';
+import type { GuardLimits, GuardStatusJson } from '../guard/address-guard';
+import { SocketGuard } from '../guard/socket-guard';
 import { newRequestCounters, type RequestCounters, RequestRouter } from './requests';
 import { TokenBucket } from './token-bucket';
 
 export interface NativeMqttTuning {
   /** TLS handshake and MQTT CONNECT must both arrive within this time. */
   connectTimeoutMs?: number;
-  /** Connections at once (handshaking or logged in); more are closed at once. */
+  /** Logged-in clients at once; more get CONNACK 3 (server unavailable). */
   maxClients?: number;
   /** A client with more than this many bytes not yet sent is dropped (it stopped reading). */
   maxBacklogBytes?: number;
@@ -43,7 +48,6 @@ export const MAX_MQTT_CLIENTS = 256;
 export const MAX_CLIENT_BACKLOG_BYTES = 1024 * 1024;
 export const COMMAND_RATE_PER_S = 10;
 export const COMMAND_BURST = 20;
-const AUTH_FAILURE_LOG_EVERY_MS = 10_000;
 
 export interface NativeMqttServerOptions extends NativeMqttTuning {
   host: string;
@@ -59,6 +63,8 @@ export interface NativeMqttServerOptions extends NativeMqttTuning {
   /** Codes never to appear in anything this server publishes (the access code and viewer code). */
   hiddenCodes: readonly string[];
   log: Logger;
+  /** Per-address limits on connections that have not logged in (defaults: DEFAULT_GUARD_LIMITS). */
+  limits?: Partial<GuardLimits>;
 }
 
 export type NativeMqttClientJson = {
@@ -96,6 +102,10 @@ export type NativeMqttStatusJson = {
   connections_total: number;
   auth_failures: number;
   clients_dropped_slow: number;
+  /** Good codes answered CONNACK 3 because `maxClients` were logged in. */
+  clients_refused_full: number;
+  /** Per-address limits: pending connections, failures, refusals, delays. */
+  guard: GuardStatusJson;
 };
 
 interface Session {
@@ -123,8 +133,9 @@ export class NativeMqttServer {
   messagesIn = 0;
   messagesOut = 0;
   connectionsTotal = 0;
-  authFailures = 0;
   droppedSlow = 0;
+  refusedFull = 0;
+  private readonly guardian: SocketGuard;
   readonly counters: RequestCounters = newRequestCounters();
   private broker: Aedes | null = null;
   private server: Server | null = null;
@@ -138,8 +149,6 @@ export class NativeMqttServer {
   private readonly hidden: Buffer[];
   /** Set when the printer (re)connects: the first report after it decides whether clients need the full state. */
   private awaitingFirstReport = false;
-  private lastAuthLogAt = 0;
-  private unloggedAuthFailures = 0;
 
   constructor(private readonly opts: NativeMqttServerOptions) {
     this.report = reportTopic(opts.serial);
@@ -148,6 +157,12 @@ export class NativeMqttServer {
     this.rwDigests = opts.readWriteCodes.map(digest);
     this.roDigests = opts.readOnlyCodes.map(digest);
     this.hidden = opts.hiddenCodes.filter((c) => c.length > 0).map((c) => Buffer.from(c));
+    this.guardian = new SocketGuard({ log: opts.log, limits: opts.limits });
+  }
+
+  /** Wrong logins (CONNACK 5). */
+  get authFailures(): number {
+    return this.guardian.guard.status().failures;
   }
 
   get port(): number {
@@ -208,7 +223,9 @@ export class NativeMqttServer {
       },
       (socket) => this.onSocket(socket),
     );
-    server.maxConnections = this.opts.maxClients ?? MAX_MQTT_CLIENTS;
+    // Admitted per address before the handshake; no cap on all connections together, which a flood
+    // of idle sockets would fill (logged-in clients are capped in authenticate()).
+    this.guardian.watch(server);
     // Garbage, plain TCP, a failed handshake: that socket is closed, nobody else notices.
     server.on('tlsClientError', (err, socket) => {
       log.debug(`TLS handshake failed: ${err.message}`);
@@ -237,6 +254,7 @@ export class NativeMqttServer {
     this.opts.link.off('connected', this.onPrinterConnected);
     const { server, broker } = this;
     for (const s of this.sockets) s.destroy();
+    this.guardian.stop();
     await Promise.all([
       server?.listening ? new Promise<void>((r) => server.close(() => r())) : undefined,
       broker ? new Promise<void>((r) => broker.close(() => r())) : undefined,
@@ -277,6 +295,8 @@ export class NativeMqttServer {
       connections_total: this.connectionsTotal,
       auth_failures: this.authFailures,
       clients_dropped_slow: this.droppedSlow,
+      clients_refused_full: this.refusedFull,
+      guard: this.guardian.guard.status(),
     };
   }
 
@@ -296,17 +316,40 @@ export class NativeMqttServer {
     client: Client,
     username: string | undefined,
     password: Buffer | undefined,
-    done: (err: (Error & { returnCode: 5 }) | null, ok: boolean | null) => void,
+    done: (err: (Error & { returnCode: 3 | 5 }) | null, ok: boolean | null) => void,
   ): void {
     const conn = client.conn as TLSSocket;
+    const attempt = this.guardian.attemptFor(conn);
+    // An address that failed often waits before its code is checked, right or wrong alike.
+    const delay = attempt?.isOpen ? attempt.verdictDelayMs() : 0;
+    if (delay > 0) setTimeout(() => this.judge(client, username, password, done), delay).unref();
+    else this.judge(client, username, password, done);
+  }
+
+  private judge(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: (Error & { returnCode: 3 | 5 }) | null, ok: boolean | null) => void,
+  ): void {
+    const conn = client.conn as TLSSocket;
+    if (conn.destroyed) return;
+    const attempt = this.guardian.attemptFor(conn);
     const remote = `${conn.remoteAddress}:${conn.remotePort}`;
     const offered = password ? digest(password) : null;
     const readWrite = !!offered && matchesAny(this.rwDigests, offered);
     const readOnly = !readWrite && !!offered && matchesAny(this.roDigests, offered);
     if (username !== MQTT_USER || !(readWrite || readOnly)) {
-      this.authFailed(remote);
+      attempt?.failed(); // counted and logged in aggregate by the guard
       // As the printer answers a wrong code: CONNACK "not authorized".
       done(Object.assign(new Error('not authorized'), { returnCode: 5 as const }), false);
+      return;
+    }
+    attempt?.authenticated();
+    if (this.sessions.size >= (this.opts.maxClients ?? MAX_MQTT_CLIENTS)) {
+      this.refusedFull++;
+      this.opts.log.warn(`client ${remote} refused: ${this.sessions.size} clients is the limit`);
+      done(Object.assign(new Error('server unavailable'), { returnCode: 3 as const }), false);
       return;
     }
     const session: Session = {
@@ -325,19 +368,6 @@ export class NativeMqttServer {
     this.sessions.set(client, session);
     conn.once('close', () => this.sessions.delete(client));
     done(null, true);
-  }
-
-  private authFailed(remote: string): void {
-    this.authFailures++;
-    this.unloggedAuthFailures++;
-    const now = Date.now();
-    if (now - this.lastAuthLogAt < AUTH_FAILURE_LOG_EVERY_MS) return;
-    const n = this.unloggedAuthFailures;
-    this.unloggedAuthFailures = 0;
-    this.lastAuthLogAt = now;
-    this.opts.log.warn(
-      `refused ${n === 1 ? `a client from ${remote}` : `${n} clients (last from ${remote})`}: wrong user or code (CONNACK 5, as the printer answers)`,
-    );
   }
 
   /** A client's PUBLISH (or its will, which has no `cmd`): counted, requests handled, never stored as retained. */

@@ -55,6 +55,7 @@ export class NativeMqttOutput implements Output {
           readOnlyCodes: config.viewerCode ? [config.viewerCode] : [],
           hiddenCodes: codes,
           log,
+          limits: ctx.config.limits,
           ...ctx.tuning.nativeMqtt,
         });
         this.servers.set(printer.id, server);

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../../log';
 import { newNonce } from '../../protocol/rtsp/auth';
 import { RtspStreamParser } from '../../protocol/rtsp/message';
+import type { Attempt } from '../guard/address-guard';
 import type { RtspMount } from './mount';
 import type { Viewer } from './viewer';
 
@@ -23,6 +24,8 @@ export class Connection {
   session: Session | null = null;
   releaseDemand: (() => void) | null = null;
   queue: Promise<void> = Promise.resolve();
+  /** This connection in the server's per-address guard, when it has one. */
+  attempt: Attempt | undefined;
   private closed = false;
 
   constructor(

@@ -9,11 +9,13 @@ import { startOrDisable } from '../../net/listen';
 import type { Output, OutputContext, OutputFactory, OutputState } from '../../output/output';
 import { LIVE555_REALM, RTSPS_PATH, RTSPS_USER } from '../../protocol/rtsp/printer-path';
 import { leafAltNames, leafCertificate } from '../../tls/ca';
+import { SocketGuard } from '../guard/socket-guard';
 import { shownHost } from '../http/http-output';
 import { RtspServer } from './server';
 
 interface PrinterServer {
   server: RtspServer | null;
+  guard?: SocketGuard;
   host: string;
   state: OutputState;
 }
@@ -67,7 +69,10 @@ export class NativeRtspsOutput implements Output {
         this.servers.set(printer.id, { server: null, host, state: { state: 'failed', reason } });
         continue;
       }
+      // Its own guard: each printer's :322 is a listener of its own, like the printer's.
+      const guard = new SocketGuard({ log, limits: ctx.config.limits });
       const server = new RtspServer({
+        guard,
         log,
         host,
         port: native.port,
@@ -87,7 +92,12 @@ export class NativeRtspsOutput implements Output {
         continue;
       }
       const listen = `rtsps://${host}:${server.port}${RTSPS_PATH}`;
-      this.servers.set(printer.id, { server, host, state: { state: 'listening', listen, user: RTSPS_USER } });
+      this.servers.set(printer.id, {
+        server,
+        guard,
+        host,
+        state: { state: 'listening', listen, user: RTSPS_USER },
+      });
       log.info(`listening on ${listen} (user ${RTSPS_USER})`);
     }
   }
@@ -109,7 +119,12 @@ export class NativeRtspsOutput implements Output {
     const s = this.servers.get(printerId);
     if (!s) return undefined;
     if (!s.server) return s.state;
-    return { ...s.state, sessions_playing: s.server.playing, ...s.server.stats };
+    return {
+      ...s.state,
+      sessions_playing: s.server.playing,
+      ...s.server.stats,
+      ...(s.guard ? { guard: s.guard.guard.status() } : {}),
+    };
   }
 
   describe(): string[] {

@@ -6,19 +6,25 @@
 
 import { startOrDisable } from '../../net/listen';
 import type { Output, OutputContext, OutputFactory, OutputState } from '../../output/output';
+import type { GuardStatusJson } from '../guard/address-guard';
+import { SocketGuard } from '../guard/socket-guard';
 import { isLoopback, shownHost } from '../http/http-output';
 import { RtspServer } from './server';
 
 export class RtspOutput implements Output {
   readonly name = 'rtsp';
   readonly server: RtspServer;
+  private readonly guardian: SocketGuard;
   private failure: string | null = null;
   private listening = false;
 
   constructor(private readonly ctx: OutputContext) {
     const { config, tuning, printers } = ctx;
     const users = config.rtsp.users;
+    this.guardian = new SocketGuard({ log: ctx.log.child('rtsp'), limits: config.limits });
     this.server = new RtspServer({
+      // Without rtsp.users there is nothing to guess and every connection may play at once.
+      guard: users.length ? this.guardian : undefined,
       log: ctx.log.child('rtsp'),
       host: config.rtsp.host,
       port: config.rtsp.port,
@@ -61,6 +67,10 @@ export class RtspOutput implements Output {
       state: 'listening',
       listen: `rtsp://${this.ctx.config.rtsp.host}:${this.server.port}/${printerId}`,
     };
+  }
+
+  guard(): GuardStatusJson | null {
+    return this.listening && this.ctx.config.rtsp.users.length ? this.guardian.guard.status() : null;
   }
 
   openToNetwork(): string[] {

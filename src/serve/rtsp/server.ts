@@ -5,6 +5,9 @@
  *
  * Authentication (optional per mount): Digest, plus Basic when allowed. A 401 keeps the socket
  * open, because clients send their first request without credentials even when they have them.
+ * With a guard (issue 13), connections are admitted per address before anything else, wrong
+ * credentials are counted and slowed down per address, and a connection that gave a few wrong
+ * answers is closed after its 401.
  *
  * Each playing session is a reader of the stream (viewer.ts): whole access units through a bounded
  * queue, loss only at picture boundaries, a congested viewer closed past `stallMs`. RTP numbering
@@ -31,6 +34,7 @@ import {
 } from '../../protocol/rtsp/message';
 import { buildH264Sdp } from '../../protocol/rtsp/sdp';
 import { TLS_SERVER_CIPHERS } from '../../tls/ciphers';
+import type { SocketGuard } from '../guard/socket-guard';
 import { Connection } from './connection';
 import type { RtspMount } from './mount';
 import { RtpPacketizer } from './rtp-packetizer';
@@ -56,10 +60,14 @@ export interface RtspServerOptions {
   /** How long DESCRIBE waits for the stream's first SPS/PPS (an encoder starting). */
   describeWaitMs?: number;
   viewer?: ViewerLimits;
+  /** Per-address limits on connections that have not authenticated (or started playing) yet. */
+  guard?: SocketGuard;
 }
 
 export const DESCRIBE_WAIT_MS = 10_000;
 export const IDLE_CONNECTION_MS = 60_000;
+/** A TLS handshake not done within this long is dropped (Node's default is 120 s). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 const PUBLIC = 'OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER';
 
 export interface RtspServerStats {
@@ -69,6 +77,8 @@ export interface RtspServerStats {
   unauthorized: number;
   /** SETUPs answered 461 (UDP asked for). */
   unsupportedTransport: number;
+  /** Connections closed after wrong credentials (a few, or from a penalised address). */
+  closedAfterFailures: number;
 }
 
 export class RtspServer {
@@ -78,6 +88,7 @@ export class RtspServer {
     sessionsStarted: 0,
     unauthorized: 0,
     unsupportedTransport: 0,
+    closedAfterFailures: 0,
   };
   private server: Server | null = null;
   private readonly conns = new Set<Connection>();
@@ -102,8 +113,19 @@ export class RtspServer {
   async start(): Promise<void> {
     const onSocket = (socket: Socket) => this.accept(socket);
     const server = this.opts.tls
-      ? createTlsServer({ ...this.opts.tls, minVersion: 'TLSv1.2', ciphers: TLS_SERVER_CIPHERS }, onSocket)
+      ? createTlsServer(
+          {
+            ...this.opts.tls,
+            minVersion: 'TLSv1.2',
+            ciphers: TLS_SERVER_CIPHERS,
+            handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+          },
+          onSocket,
+        )
       : createNetServer(onSocket);
+    // TLS: admitted (or refused) per address as TCP connections, before the handshake; plain TCP
+    // in accept(), which is the first 'connection' listener.
+    if (this.opts.tls) this.opts.guard?.watch(server);
     server.on('tlsClientError', (err: Error) => this.opts.log.debug(`TLS handshake failed: ${err.message}`));
     await listenOn(server, this.opts.port, this.opts.host);
     server.on('error', (err) => this.opts.log.error(`server error: ${err.message}`));
@@ -114,6 +136,7 @@ export class RtspServer {
     const server = this.server;
     this.server = null;
     for (const c of [...this.conns]) c.close('server stopping');
+    this.opts.guard?.stop();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -126,8 +149,11 @@ export class RtspServer {
 
   private accept(socket: Socket): void {
     this.stats.connections++;
+    const guard = this.opts.guard;
+    if (guard && !this.opts.tls && !guard.admit(socket)) return;
     socket.setNoDelay(true);
     const conn = new Connection(socket, this.opts.log, () => this.releasePacketizers());
+    conn.attempt = this.opts.guard?.attemptFor(socket);
     // A connection that neither plays nor talks for a minute is abandoned (a playing one always writes).
     socket.setTimeout(IDLE_CONNECTION_MS, () => {
       if (!conn.session?.viewer) conn.close('idle: no request for 60 s');
@@ -165,24 +191,42 @@ export class RtspServer {
     body?: Buffer,
   ): void {
     if (conn.socket.destroyed) return;
-    const base: HeaderValues = { CSeq: req.headers.cseq ?? '0' };
+    // Echo only a CSeq that is one (digits); anything else a client sends is never repeated back.
+    const cseq = req.headers.cseq;
+    const base: HeaderValues = { CSeq: cseq && /^\d{1,9}$/.test(cseq) ? cseq : '0' };
     base.Date = new Date().toUTCString();
     base.Server = 'bambucam';
     conn.socket.write(serializeResponse(status, { ...base, ...headers }, body));
   }
 
-  private authorized(conn: Connection, req: RtspRequest, mount: RtspMount): boolean {
+  private async authorized(conn: Connection, req: RtspRequest, mount: RtspMount): Promise<boolean> {
     if (!mount.credentials) return true;
+    const offered = req.headers.authorization !== undefined;
+    const attempt = conn.attempt;
+    // An address that failed often waits before its answer is checked, right or wrong alike.
+    const delay = offered && attempt?.isOpen ? attempt.verdictDelayMs() : 0;
+    if (delay > 0) {
+      await new Promise((r) => setTimeout(r, delay).unref());
+      if (conn.socket.destroyed) return false;
+    }
     const user = verifyAuthorization(req.headers.authorization, req.method, mount.credentials, {
       realm: this.realm,
       nonce: conn.nonce,
       allowBasic: !!this.opts.allowBasic,
     });
-    if (user) return true;
+    if (user) {
+      attempt?.authenticated();
+      return true;
+    }
     this.stats.unauthorized++;
     const challenges = [`Digest realm="${this.realm}", nonce="${conn.nonce}"`];
     if (this.opts.allowBasic) challenges.push(`Basic realm="${this.realm}"`);
     this.reply(conn, req, 401, { 'WWW-Authenticate': challenges });
+    // No credentials is the usual first request; wrong ones are a failure, and a few end the connection.
+    if (offered && attempt && !attempt.failed().mayRetry) {
+      this.stats.closedAfterFailures++;
+      conn.socket.end();
+    }
     return false;
   }
 
@@ -205,10 +249,10 @@ export class RtspServer {
         await this.describe(conn, req);
         return;
       case 'SETUP':
-        this.setup(conn, req);
+        await this.setup(conn, req);
         return;
       case 'PLAY':
-        this.play(conn, req);
+        await this.play(conn, req);
         return;
       case 'PAUSE': {
         if (!this.checkSession(conn, req)) return;
@@ -252,7 +296,7 @@ export class RtspServer {
       this.reply(conn, req, 404);
       return;
     }
-    if (!this.authorized(conn, req, found.mount)) return;
+    if (!(await this.authorized(conn, req, found.mount))) return;
     const { stream } = found.mount;
     // Wanting the stream starts its encoder (chamber printers); held until the connection ends.
     conn.releaseDemand ??= stream.want();
@@ -274,13 +318,13 @@ export class RtspServer {
     this.reply(conn, req, 200, { 'Content-Base': base, 'Content-Type': 'application/sdp' }, Buffer.from(sdp));
   }
 
-  private setup(conn: Connection, req: RtspRequest): void {
+  private async setup(conn: Connection, req: RtspRequest): Promise<void> {
     const found = this.lookup(req.uri);
     if (!found) {
       this.reply(conn, req, 404);
       return;
     }
-    if (!this.authorized(conn, req, found.mount)) return;
+    if (!(await this.authorized(conn, req, found.mount))) return;
     const transports = parseTransports(req.headers.transport ?? '');
     const tcp = transports.find((t) => t.lower === 'tcp' && !t.multicast);
     if (!tcp) {
@@ -319,10 +363,13 @@ export class RtspServer {
     return true;
   }
 
-  private play(conn: Connection, req: RtspRequest): void {
+  private async play(conn: Connection, req: RtspRequest): Promise<void> {
     if (!this.checkSession(conn, req)) return;
     const session = conn.session!;
-    if (!this.authorized(conn, req, session.mount)) return;
+    if (!(await this.authorized(conn, req, session.mount))) return;
+    if (conn.socket.destroyed || conn.session !== session) return;
+    // A viewer now (authenticated, or on a mount without credentials): no longer counted as waiting.
+    conn.attempt?.authenticated();
     const { stream } = session.mount;
     const packetizer = this.packetizerFor(stream);
     const first = stream.currentGop[0];
