@@ -171,7 +171,7 @@ describe('WHEP over HTTP', () => {
     const noH264 = await post(whep, vp8Only);
     expect([noH264.status, errorCode(noH264)]).toEqual([400, 'bad_offer']);
     expect(JSON.parse(noH264.body).message).toMatch(/H\.264/);
-    const huge = await post(whep, OFFER + `a=x-pad:${'x'.repeat(70_000)}\r\n`);
+    const huge = await post(whep, `${OFFER}a=x-pad:${'x'.repeat(70_000)}\r\n`);
     expect(huge.status).toBe(413);
     expect(huge.headers['access-control-allow-origin']).toBe('*');
   });
