@@ -124,6 +124,10 @@ export const formats = {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 60)
       fail('must be a number above 0 and at most 60');
   },
+  idleSeconds(value: unknown): void {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > 3600)
+      fail('must be a number of seconds from 1 to 3600');
+  },
   candidates(value: unknown): void {
     if (!Array.isArray(value)) fail('must be a list of IP addresses, each optionally with :port');
     value.forEach((c, i) => {

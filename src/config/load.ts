@@ -71,6 +71,8 @@ export interface GatewayConfig {
   /** Absolute path of the directory for bambucam's own state (CA, certificates). */
   dataDir: string;
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  /** Seconds within which a transcoder or HLS muxer stops after its last viewer left. */
+  idleStopS: number;
   homeassistant: HomeAssistantConfig;
   webrtc: WebrtcConfig;
   printers: PrinterConfig[];
@@ -209,6 +211,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     http: Omit<GatewayConfig['http'], 'corsOrigins'> & { cors_origins: string[] | null };
     rtsp: GatewayConfig['rtsp'];
     data_dir: string;
+    idle_stop_s: number;
     log: GatewayConfig['log'];
     webrtc: WebrtcConfig;
     homeassistant: {
@@ -272,6 +275,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
       rtsp: base.rtsp,
       dataDir: resolve(base.data_dir),
       log: base.log,
+      idleStopS: base.idle_stop_s,
       homeassistant,
       webrtc: { ...base.webrtc, candidates: [...base.webrtc.candidates] },
       printers,

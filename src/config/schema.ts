@@ -83,6 +83,12 @@ export const gatewaySchema = {
     default: '.bambucam-data',
     env: 'BAMBUCAM_DATA_DIR',
   },
+  idle_stop_s: {
+    doc: 'Seconds within which an encoder, decoder or HLS muxer stops after its last viewer left (the HLS muxer waits half of it for a request, then the transcoder feeding it the other half, so the two never add up). Viewers who come back sooner find them running.',
+    format: formats.idleSeconds,
+    default: 10,
+    env: 'BAMBUCAM_IDLE_STOP_S',
+  },
   log: {
     level: {
       doc: 'Least severe log level printed: debug, info, warn or error.',

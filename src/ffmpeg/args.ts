@@ -72,6 +72,8 @@ export interface DecoderArgs {
   fps: number;
   /** mjpeg -q:v (2 best .. 31 worst). */
   quality?: number;
+  /** `-vsync` for ffmpeg before 5.1 (locate.ts fpsModeOption). */
+  fpsModeOption?: '-fps_mode' | '-vsync';
 }
 
 /**
@@ -100,7 +102,7 @@ export function h264ToJpegArgs(a: DecoderArgs): string[] {
     '-i',
     'pipe:0',
     '-an',
-    '-fps_mode',
+    a.fpsModeOption ?? '-fps_mode',
     'passthrough',
     '-vf',
     `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${gap})'`,

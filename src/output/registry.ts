@@ -10,6 +10,7 @@ import { nativeChamberOutput } from '../serve/native-chamber-output';
 import { nativeMqttOutput } from '../serve/native-mqtt/output';
 import { nativeRtspsOutput } from '../serve/rtsp/native-rtsps-output';
 import { rtspOutput } from '../serve/rtsp/rtsp-output';
+import { wallOutput } from '../wall/wall-output';
 import { webrtcOutput } from '../webrtc/webrtc-output';
 import type { OutputFactory } from './output';
 
@@ -22,4 +23,5 @@ export const OUTPUTS: OutputFactory[] = [
   nativeChamberOutput,
   nativeMqttOutput,
   homeAssistantOutput,
+  wallOutput,
 ];

@@ -47,3 +47,25 @@ export function readComment(jpeg: Buffer): string | null {
   }
   return null;
 }
+
+/**
+ * Width and height from the JPEG's frame header (SOF0..SOF15 except DHT, JPG and DAC), or null when
+ * the headers before the image data hold none.
+ */
+export function jpegSize(jpeg: Buffer): { width: number; height: number } | null {
+  let off = 2;
+  while (off + 4 <= jpeg.length && jpeg[off] === 0xff) {
+    const marker = jpeg[off + 1];
+    if (marker === 0xff) {
+      off++; // fill byte
+      continue;
+    }
+    const len = jpeg.readUInt16BE(off + 2);
+    const sof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (sof && off + 9 <= jpeg.length)
+      return { height: jpeg.readUInt16BE(off + 5), width: jpeg.readUInt16BE(off + 7) };
+    if (marker === 0xda) return null;
+    off += 2 + len;
+  }
+  return null;
+}

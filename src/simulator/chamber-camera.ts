@@ -29,6 +29,10 @@ export interface SimulatedChamberOptions {
   fps?: number;
   /** How often a new picture is drawn (drawing costs CPU; frames in between reuse it). Default min(fps, 5). */
   renderFps?: number;
+  /** Picture size (default 1280×720, as A1/P1 cameras) and JPEG quality (default 80: ~40 KB; 95: ~160 KB). */
+  width?: number;
+  height?: number;
+  quality?: number;
   maxConnections?: number;
   /**
    * Latency benchmarks: draw the machine-readable clock (src/simulator/timecode.ts) and send each
@@ -170,12 +174,8 @@ export class SimulatedChamberCamera {
   }
 
   private render(): Promise<Buffer> {
-    return renderPicture({
-      name: this.opts.name,
-      frame: this.seq,
-      time: new Date(),
-      timecode: this.opts.timecode,
-    });
+    const { name, width, height, quality, timecode } = this.opts;
+    return renderPicture({ name, frame: this.seq, time: new Date(), width, height, timecode }, quality);
   }
 
   private tick(): void {
