@@ -20,24 +20,14 @@ describe('KernelQueues on this machine', () => {
     await new Promise((r) => server.close(r));
   });
 
-  /** The next sample of a watch on `socket`. */
-  function nextSample(kernel: KernelQueues, socket: Socket): Promise<number | null> {
-    return new Promise((resolve) => {
-      const w = kernel.watch(socket, 50, (q) => {
-        w.close();
-        resolve(q);
-      });
-    });
-  }
-
-  test('reports bytes a paused peer has not taken, and none once it reads them; one read serves all', async () => {
-    const kernel = new KernelQueues(undefined, 50);
-    expect(await nextSample(kernel, accepted)).toBe(0);
+  test('reports bytes a paused peer has not taken, and none once it reads them', async () => {
+    const kernel = new KernelQueues();
+    expect(await kernel.queued(accepted)).toBe(0);
     client.pause();
     const chunk = Buffer.alloc(256 * 1024, 7);
     for (let i = 0; i < 8; i++) accepted.write(chunk);
     await new Promise((r) => setTimeout(r, 100));
-    const queued = await nextSample(kernel, accepted);
+    const queued = await kernel.queued(accepted);
     // What the kernel holds is what the peer's receive window could not take.
     expect(queued).toBeGreaterThan(100_000);
     expect(queued).toBeLessThanOrEqual(8 * chunk.length);
@@ -47,23 +37,17 @@ describe('KernelQueues on this machine', () => {
     });
     client.resume();
     while (got < 8 * chunk.length) await new Promise((r) => setTimeout(r, 20));
-    expect(await nextSample(kernel, accepted)).toBe(0);
-    // Fifty watches share each read of the files.
+    expect(await kernel.queued(accepted)).toBe(0);
+    // Many sockets asking at once share one read of the files.
     const before = kernel.reads;
-    await Promise.all(Array.from({ length: 50 }, () => nextSample(kernel, accepted)));
+    await Promise.all(Array.from({ length: 50 }, () => kernel.queued(accepted)));
     expect(kernel.reads - before).toBe(1);
   });
 
-  test('null without /proc (other systems); no reads for sockets it cannot name', async () => {
-    const none = new KernelQueues({ tcp4: '/nonexistent/tcp', tcp6: '/nonexistent/tcp6' }, 50);
-    expect(await nextSample(none, accepted)).toBeNull();
+  test('answers null without /proc (other systems) and for sockets it does not know', async () => {
+    const none = new KernelQueues(['/nonexistent/tcp']);
+    expect(await none.queued(accepted)).toBeNull();
     expect(none.available).toBe(false);
-    const kernel = new KernelQueues(undefined, 50);
-    const w = kernel.watch(new Socket(), 50, () => {
-      throw new Error('no sample for an unconnected socket');
-    });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(kernel.reads).toBe(0);
-    w.close();
+    expect(await new KernelQueues().queued(new Socket())).toBeNull();
   });
 });

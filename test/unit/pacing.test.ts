@@ -44,25 +44,14 @@ describe('parseProcNetTcp', () => {
   });
 });
 
-/** A kernel whose census the test runs by hand. */
+/** A kernel whose queue for the one socket is set by the test. */
 class FakeKernel {
   available = true;
   queue = 0;
-  intervals: number[] = [];
-  private listener: ((q: number | null, at: number) => void) | null = null;
-  watch(_socket: Socket, everyMs: number, onSample: (q: number | null, at: number) => void) {
-    this.intervals.push(everyMs);
-    this.listener = onSample;
-    return {
-      setInterval: (ms: number) => this.intervals.push(ms),
-      close: () => {
-        this.listener = null;
-      },
-    };
-  }
-  /** One census: the pacer learns what the kernel holds now. */
-  sample(): void {
-    this.listener?.(this.queue, Date.now());
+  asked = 0;
+  queued(): Promise<number | null> {
+    this.asked++;
+    return Promise.resolve(this.queue);
   }
 }
 
@@ -72,7 +61,8 @@ describe('FreshPacer', () => {
 
   test('a viewer that keeps up is never held; one that falls behind waits for the kernel, then recovers', async () => {
     const kernel = new FakeKernel();
-    const pacer = new FreshPacer(new Socket(), kernel as unknown as KernelQueues);
+    const socket = new Socket();
+    const pacer = new FreshPacer(socket, kernel as unknown as KernelQueues);
     const nexts: number[] = [];
     const send = (bytes: number) =>
       pacer.deliver(
@@ -81,52 +71,40 @@ describe('FreshPacer', () => {
         () => nexts.push(bytes),
       );
     send(10_000);
+    await jest.advanceTimersByTimeAsync(0);
     expect(nexts).toEqual([10_000]);
     expect(pacer.status().paced).toBe(false);
-    // A new viewer is looked at every second during its warm-up (WARMUP_MS), so a slow one is found at once.
-    expect(kernel.intervals).toEqual([1000]);
 
-    // A census finds more queued than the picture just written: behind, so paced (and looked at every second).
+    // The check finds more queued than the picture just written: behind, so paced from now on.
     kernel.queue = 30_000;
-    kernel.sample();
+    await jest.advanceTimersByTimeAsync(600);
+    send(10_000);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(nexts).toHaveLength(2); // this one still went at once; the check came after it
     expect(pacer.status().paced).toBe(true);
-    expect(kernel.intervals.at(-1)).toBe(1000);
     send(10_000);
     await jest.advanceTimersByTimeAsync(1000);
-    expect(nexts).toHaveLength(1); // held: the kernel holds 40 KB and no rate is known yet
-    // The kernel drains 10 KB per second: two censuses give the rate, then the picture goes on time.
-    for (let i = 0; i < 6 && nexts.length < 2; i++) {
-      kernel.queue = Math.max(0, kernel.queue - 10_000 + (i === 0 ? 10_000 : 0));
-      kernel.sample();
-      await jest.advanceTimersByTimeAsync(1000);
+    expect(nexts).toHaveLength(2); // held while the kernel holds 30 KB
+    // The kernel drains 10 KB per 500 ms: the rate is measured and the picture goes at the low mark.
+    for (let i = 0; i < 6 && nexts.length < 3; i++) {
+      kernel.queue = Math.max(0, kernel.queue - 10_000);
+      await jest.advanceTimersByTimeAsync(500);
     }
-    expect(nexts).toHaveLength(2);
-    expect(pacer.status().waits).toBe(1);
-    const rate = pacer.status().drain_bytes_per_s ?? 0;
-    expect(rate).toBeGreaterThan(5_000);
-    expect(rate).toBeLessThan(20_000);
-    expect(pacer.pictureBudget(1000)).toBeCloseTo(rate, -3);
-
-    // Between censuses the estimate goes on: 8 KB written at 10 KB/s is through in under a second.
-    kernel.queue = 0;
-    kernel.sample();
-    send(8000);
-    expect(nexts).toHaveLength(2);
-    await jest.advanceTimersByTimeAsync(900);
     expect(nexts).toHaveLength(3);
+    expect(pacer.status().waits).toBe(1);
+    const rate = pacer.status().drain_bytes_per_s;
+    expect(rate).toBeGreaterThan(10_000);
+    expect(rate).toBeLessThan(40_000);
+    expect(pacer.pictureBudget(1000)).toBeCloseTo(rate ?? 0, -3);
 
-    // Five pictures in a row that are through at once: fast again.
+    // Five pictures in a row that drained at once: fast again.
+    kernel.queue = 0;
     for (let i = 0; i < 5; i++) {
-      kernel.sample();
-      send(100);
-      await jest.advanceTimersByTimeAsync(10);
+      send(1000);
+      await jest.advanceTimersByTimeAsync(25);
     }
     expect(nexts).toHaveLength(8);
     expect(pacer.status().paced).toBe(false);
-    // Once its warm-up is over, a viewer that keeps up is looked at every 5 s.
-    await jest.advanceTimersByTimeAsync(10_000);
-    kernel.sample();
-    expect(kernel.intervals.at(-1)).toBe(5000);
   });
 
   test('a closed pacer or a failed write never calls next', async () => {
