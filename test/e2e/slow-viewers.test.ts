@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { STALL_TIMEOUT_MS } from '../../src/hub/jpeg-hub';
 import { type Gateway, httpJson, spec, startGateway } from '../helpers';
 
 jest.setTimeout(120_000);
@@ -60,7 +61,7 @@ describe('slow viewers get fresh pictures', () => {
   });
 
   test('MJPEG at 32 KB/s from a 2 fps printer: at most 3 s old after the first 10 s, in order, some smaller', async () => {
-    gw = await startGateway([spec({ fps: 2 })]);
+    gw = await startGateway([spec({ fps: 2 })], { tuning: { stallTimeoutMs: STALL_TIMEOUT_MS } });
     const id = gw.fleet[0].spec.id;
     const port = new URL(gw.base).port;
     const result = await slowReader([
@@ -87,7 +88,8 @@ describe('slow viewers get fresh pictures', () => {
   });
 
   test('native :6000 at 64 KB/s from a 30 fps printer: at most 3 s old after the first 10 s, in order', async () => {
-    gw = await startGateway([spec({ fps: 30 })]);
+    // The product's stall limit (20 s), not the tests' fast 3 s: at 64 KB/s one picture alone takes seconds.
+    gw = await startGateway([spec({ fps: 30 })], { tuning: { stallTimeoutMs: STALL_TIMEOUT_MS } });
     const id = gw.fleet[0].spec.id;
     const port = gw.app.nativeChamber.servers.get(id)!.port;
     const reader = slowReader([
