@@ -42,8 +42,8 @@ async function sampleLatency(page: Page, url: string, config: object | null): Pr
     async ([u, cfg, warm, measure]) => {
       // biome-ignore lint/suspicious/noExplicitAny: page globals
       const w = window as any;
-      const first = [...w.bambucamPlayers.values()][0].player.hls;
-      const Hls = first.constructor;
+      // The bundled hls.js class, taken from the page's full-view player.
+      const Hls = w.bambucamWall.player.hls.constructor;
       const video = document.createElement('video');
       video.muted = true;
       video.autoplay = true;
@@ -127,6 +127,8 @@ async function main(): Promise<void> {
   const loaded = buildConfig({
     http: { port: 0, host: '127.0.0.1' },
     rtsp: { port: 0, host: '127.0.0.1' },
+    // The page plays HLS here (bench/webrtc-latency.ts compares it with WebRTC).
+    webrtc: { enabled: false },
     printers: [...fleet, ...rtsps].map((p) => p.configEntry()),
   });
   const app = new App({ config: loaded.config });
@@ -138,10 +140,19 @@ async function main(): Promise<void> {
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${base}/`);
+    // The page is a camera wall: open the chamber printer's full view, which plays LL-HLS.
+    await page.waitForFunction(
+      // biome-ignore lint/suspicious/noExplicitAny: page globals
+      () => (window as any).bambucamWall?.client.printers.size === 2,
+      undefined,
+      { timeout: 30_000 },
+    );
+    // biome-ignore lint/suspicious/noExplicitAny: page globals
+    await page.evaluate(() => (window as any).bambucamWall.open('p1s'));
     await page.waitForFunction(
       () => {
-        const videos = Array.from(document.querySelectorAll('video')) as HTMLVideoElement[];
-        return videos.length === 2 && videos.every((v) => v.currentTime > 1);
+        const video = document.querySelector<HTMLVideoElement>('#full video');
+        return video !== null && video.currentTime > 1;
       },
       undefined,
       { timeout: 60_000 },
@@ -164,7 +175,7 @@ async function main(): Promise<void> {
     await page.evaluate(() => {
       const clock = document.createElement('div');
       clock.style.cssText =
-        'position:fixed;top:8px;right:8px;background:#000;color:#ff0;font:20px monospace;padding:4px';
+        'position:fixed;top:48px;right:8px;z-index:20;background:#000;color:#ff0;font:20px monospace;padding:4px';
       clock.textContent = `browser clock ${new Date().toISOString().slice(11, 23)} UTC`;
       document.body.append(clock);
     });

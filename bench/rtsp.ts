@@ -62,6 +62,7 @@ async function gateway(
   const loaded = buildConfig({
     http: { port: 0, host: '127.0.0.1' },
     rtsp: { port: 0, host: '127.0.0.1' },
+    webrtc: { host: '127.0.0.1', port: 0, candidates: ['127.0.0.1'] },
     printers: [...chamber, ...rtsps].map((p) => ({ ...p.configEntry(), ...printerExtra })),
   });
   const app = new App({ config: loaded.config, tuning: { idleStopMs: 2000 } });

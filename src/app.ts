@@ -3,7 +3,8 @@
  * (src/output/registry.ts) in front of them, and starts and stops them in order. Nothing else
  * knows the whole configuration; outputs see printers only as PrinterMedia.
  */
-import type { AppTuning } from './app-tuning';
+import type { Server } from 'node:http';
+import { type AppTuning, idleTuning } from './app-tuning';
 import type { GatewayConfig } from './config/load';
 import { locateFfmpeg } from './ffmpeg/locate';
 import type { HlsMuxer } from './hls/hls-muxer';
@@ -41,10 +42,12 @@ export class App {
   constructor(opts: AppOptions) {
     this.log = opts.log ?? rootLogger;
     const ffmpegPath = opts.ffmpegPath === undefined ? (locateFfmpeg()?.path ?? null) : opts.ffmpegPath;
+    // One key (idle_stop_s) for the idle stops of encoders, decoders and HLS muxers.
+    const tuning: AppTuning = { ...idleTuning(opts.config.idleStopS), ...opts.tuning };
     for (const printer of opts.config.printers) {
       this.workers.set(
         printer.id,
-        new PrinterWorker(printer, this.log.child(printer.id), opts.tuning, ffmpegPath),
+        new PrinterWorker(printer, this.log.child(printer.id), tuning, ffmpegPath),
       );
     }
     let ca: LocalCa | null = null;
@@ -53,7 +56,7 @@ export class App {
       config: opts.config,
       printers: this.workers as ReadonlyMap<string, PrinterMedia>,
       log: this.log,
-      tuning: opts.tuning ?? {},
+      tuning,
       // Loaded once for every output that needs it (native servers), on first use.
       ca: () => {
         if (!ca) {
@@ -80,6 +83,11 @@ export class App {
 
   get httpPort(): number {
     return this.output(HttpOutput)?.port ?? 0;
+  }
+
+  /** The HTTP server (tests count its connections), or null while it does not listen. */
+  get httpServer(): Server | null {
+    return this.output(HttpOutput)?.httpServer ?? null;
   }
 
   /** bambucam's RTSP server, or null when it is not listening. */

@@ -119,7 +119,11 @@ async function demo(port: string | undefined): Promise<void> {
       // The demo's native RTSPS on a free port: 322 needs privileges.
       ...rtsps.map((p) => ({ ...p.configEntry(), native: { rtsps: { port: 0 } } })),
     ];
-    const loaded = applyPort(buildConfig({ printers: entries }), port);
+    // WebRTC on loopback and a free port, like the rest of the demo (docs/webrtc.md for real use).
+    const loaded = applyPort(
+      buildConfig({ webrtc: { host: '127.0.0.1', port: 0, candidates: ['127.0.0.1'] }, printers: entries }),
+      port,
+    );
     app = await runGateway(loaded, stopAll);
   } catch (err) {
     await stopAll();

@@ -5,7 +5,13 @@
  */
 import { execFile } from 'node:child_process';
 import type { PrinterConfig } from './config/load';
-import { FFMPEG_MISSING_HINT, locateFfmpeg, locateFfprobe, probeFfmpeg } from './ffmpeg/locate';
+import {
+  FFMPEG_FALLBACK_NOTE,
+  FFMPEG_MISSING_HINT,
+  locateFfmpeg,
+  locateFfprobe,
+  probeFfmpeg,
+} from './ffmpeg/locate';
 import { type Logger, redact } from './log';
 import { type ModelInfo, modelByName, modelBySerial } from './protocol/models';
 import { ChamberSource } from './source/chamber';
@@ -309,6 +315,8 @@ async function checkFfmpeg(
   try {
     const caps = await probeFfmpeg(found.path);
     checks.push({ result: 'ok', text: `ffmpeg ${caps.version}: ${found.path} (from ${found.origin})` });
+    if (found.origin === '@ffmpeg-installer/ffmpeg')
+      checks.push({ result: 'info', text: `ffmpeg is ${FFMPEG_FALLBACK_NOTE}` });
     // bambucam terminates TLS itself and hands ffmpeg plain RTSP, so TLS in ffmpeg is a nicety.
     checks.push(
       caps.tls

@@ -29,7 +29,8 @@ import { RtspsSource } from './source/rtsps';
 import { SourceStatus } from './source/status';
 import { Supervisor } from './source/supervisor';
 
-export const IDLE_STOP_MS = 30_000;
+/** Half of idle_stop_s's default (src/app-tuning.ts idleTuning: the App passes the configured value). */
+export const IDLE_STOP_MS = 5_000;
 
 export type { WorkerTuning } from './app-tuning';
 export type { CameraDecision } from './source/detect';

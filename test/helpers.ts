@@ -108,6 +108,7 @@ export async function startGateway(
     http: { port: 0, host: '127.0.0.1' },
     rtsp: { port: 0, host: '127.0.0.1' },
     data_dir: dataDir,
+    webrtc: { host: '127.0.0.1', port: 0, candidates: ['127.0.0.1'] },
     ...opts.config,
     printers: [
       ...fleet.map((p) => ({

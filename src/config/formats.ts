@@ -1,6 +1,7 @@
 /** convict formats with messages that say the rule in plain words. */
 import { isIP } from 'node:net';
 import { modelByName } from '../protocol/models';
+import { isCandidateText } from '../webrtc/announce';
 
 function fail(message: string): never {
   throw new Error(message);
@@ -122,6 +123,19 @@ export const formats = {
   positiveNumber(value: unknown): void {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 60)
       fail('must be a number above 0 and at most 60');
+  },
+  idleSeconds(value: unknown): void {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > 3600)
+      fail('must be a number of seconds from 1 to 3600');
+  },
+  candidates(value: unknown): void {
+    if (!Array.isArray(value)) fail('must be a list of IP addresses, each optionally with :port');
+    value.forEach((c, i) => {
+      if (!isCandidateText(c))
+        fail(
+          `[${i}] must be an IP address, optionally with :port (192.168.1.20, 192.168.1.20:18555, [fd00::2]:18555)`,
+        );
+    });
   },
   positiveInteger(value: unknown): void {
     if (!Number.isInteger(value) || (value as number) < 1) fail('must be a whole number of at least 1');

@@ -8,6 +8,7 @@ import convict from 'convict';
 import YAML from 'yaml';
 import { registerSecret } from '../log';
 import { type CameraKind, modelByName } from '../protocol/models';
+import type { WebrtcConfig } from '../webrtc/webrtc-output';
 import { gatewaySchema, printerSchema } from './schema';
 
 export interface NativeOutputConfig {
@@ -80,8 +81,11 @@ export interface GatewayConfig {
   /** Absolute path of the directory for bambucam's own state (CA, certificates). */
   dataDir: string;
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  /** Seconds within which a transcoder or HLS muxer stops after its last viewer left. */
+  idleStopS: number;
   limits: LimitsConfig;
   homeassistant: HomeAssistantConfig;
+  webrtc: WebrtcConfig;
   printers: PrinterConfig[];
 }
 
@@ -240,7 +244,9 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     http: Omit<GatewayConfig['http'], 'corsOrigins'> & { cors_origins: string[] | null };
     rtsp: GatewayConfig['rtsp'];
     data_dir: string;
+    idle_stop_s: number;
     log: GatewayConfig['log'];
+    webrtc: WebrtcConfig;
     limits: {
       pending_per_address: number;
       pending_total: number;
@@ -310,6 +316,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
       rtsp: base.rtsp,
       dataDir: resolve(base.data_dir),
       log: base.log,
+      idleStopS: base.idle_stop_s,
       limits: {
         pendingPerAddress: base.limits.pending_per_address,
         pendingTotal: base.limits.pending_total,
@@ -319,6 +326,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
         refuseMs: base.limits.refuse_s * 1000,
       },
       homeassistant,
+      webrtc: { ...base.webrtc, candidates: [...base.webrtc.candidates] },
       printers,
     },
     problems,

@@ -52,6 +52,31 @@ export const gatewaySchema = {
       sensitive: true,
     },
   },
+  webrtc: {
+    enabled: {
+      doc: 'Serve live video over WebRTC (WHEP at /printers/<id>/whep), preferred by the web page and the card. false: off (the player falls back to LL-HLS).',
+      format: Boolean,
+      default: true,
+      env: 'BAMBUCAM_WEBRTC_ENABLED',
+    },
+    port: {
+      doc: 'The ONE UDP port every WebRTC viewer uses (open it in the firewall; Docker: -p 8555:8555/udp).',
+      format: 'port',
+      default: 8555,
+      env: 'BAMBUCAM_WEBRTC_PORT',
+    },
+    host: {
+      doc: 'Address the WebRTC UDP port is bound to. 0.0.0.0 for every IPv4 interface, :: for IPv6 too, 127.0.0.1 for this machine only.',
+      format: formats.host,
+      default: '0.0.0.0',
+      env: 'BAMBUCAM_WEBRTC_HOST',
+    },
+    candidates: {
+      doc: 'Addresses viewers reach the WebRTC port at, announced as ICE candidates: IPs, optionally with :port (e.g. [192.168.1.20] for Docker, [203.0.113.7:18555] behind NAT). Empty: the addresses of the interfaces webrtc.host covers. No STUN or TURN server is ever contacted.',
+      format: formats.candidates,
+      default: [] as string[],
+    },
+  },
   limits: {
     pending_per_address: {
       doc: 'Connections not yet authenticated from one address (an IPv6 /64 counts as one), per port where clients authenticate (HTTP and RTSP with users, native :6000 and :322). More are closed at once; viewers that authenticated are never counted or closed.',
@@ -89,6 +114,12 @@ export const gatewaySchema = {
     format: formats.nonEmptyString,
     default: '.bambucam-data',
     env: 'BAMBUCAM_DATA_DIR',
+  },
+  idle_stop_s: {
+    doc: 'Seconds within which an encoder, decoder or HLS muxer stops after its last viewer left (the HLS muxer waits half of it for a request, then the transcoder feeding it the other half, so the two never add up). Viewers who come back sooner find them running.',
+    format: formats.idleSeconds,
+    default: 10,
+    env: 'BAMBUCAM_IDLE_STOP_S',
   },
   log: {
     level: {

@@ -13,30 +13,34 @@ export interface EncoderArgs {
   encoder?: string;
 }
 
+/** The multipart boundary of the encoder's input: each JPEG is one part, with its Content-Length. */
+export const ENCODER_BOUNDARY = 'bambucam-frame';
+
 /**
  * JPEG frames on stdin, paced by bambucam at a constant rate → H.264 Constrained Baseline,
  * Annex-B on stdout. Constant rate comes from the pacing, so no fps filter (which would wait for
  * the camera's next frame and deliver in bursts at 0.5 fps).
+ *
+ * Every picture comes out as soon as its JPEG is in (measured: 10–60 ms), not one picture late:
+ * the JPEGs arrive as multipart parts with their length (`mpjpeg`), where raw `mjpeg` input is only
+ * cut at the next picture's start marker; the JPEG decoder runs on one thread (frame threads hold a
+ * picture back); the input is not probed with a tiny probesize (which also held one back); and the
+ * output keeps the input's timestamps (`-fps_mode passthrough`; a constant-rate output waits for
+ * the next picture to decide about duplicates). Timestamps are arrival times; bambucam assigns
+ * the stream's own.
  */
 export function jpegToH264Args(a: EncoderArgs): string[] {
   const gop = Math.max(1, Math.round(a.fps * a.keyframeSeconds));
+  // biome-ignore format: argv reads best in flag/value pairs
   return [
     ...QUIET,
-    '-probesize',
-    '32',
-    '-analyzeduration',
-    '0',
-    '-fflags',
-    'nobuffer',
-    '-f',
-    'mjpeg',
-    '-framerate',
-    String(a.fps),
-    '-i',
-    'pipe:0',
+    '-use_wallclock_as_timestamps', '1',
+    '-f', 'mpjpeg',
+    '-threads', '1',
+    '-i', 'pipe:0',
     '-an',
-    '-vf',
-    'scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p',
+    '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p',
+    '-fps_mode', 'passthrough',
     '-c:v',
     a.encoder ?? 'libx264',
     '-preset',
@@ -68,6 +72,8 @@ export interface DecoderArgs {
   fps: number;
   /** mjpeg -q:v (2 best .. 31 worst). */
   quality?: number;
+  /** `-vsync` for ffmpeg before 5.1 (locate.ts fpsModeOption). */
+  fpsModeOption?: '-fps_mode' | '-vsync';
 }
 
 /**
@@ -96,7 +102,7 @@ export function h264ToJpegArgs(a: DecoderArgs): string[] {
     '-i',
     'pipe:0',
     '-an',
-    '-fps_mode',
+    a.fpsModeOption ?? '-fps_mode',
     'passthrough',
     '-vf',
     `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${gap})'`,

@@ -9,6 +9,7 @@ import type { Logger } from '../log';
 import { toAnnexB } from '../protocol/h264';
 import { JpegStreamSplitter } from '../protocol/jpeg-splitter';
 import { h264ToJpegArgs } from './args';
+import { fpsModeOption } from './locate';
 import { FfmpegProcess } from './process';
 
 export interface H264ToJpegDecoderOptions {
@@ -35,7 +36,7 @@ export class H264ToJpegDecoder {
   constructor(private readonly opts: H264ToJpegDecoderOptions) {
     this.process = new FfmpegProcess({
       path: opts.ffmpegPath,
-      args: h264ToJpegArgs({ fps: opts.fps ?? DECODER_FPS }),
+      args: h264ToJpegArgs({ fps: opts.fps ?? DECODER_FPS, fpsModeOption: fpsModeOption(opts.ffmpegPath) }),
       log: opts.log,
       stdinIsInput: true,
       silentMs: opts.silentMs ?? 15_000,

@@ -6,12 +6,13 @@
  * `keyframeSeconds` even when the printer sends 0.5 fps. ffmpeg's Annex-B output is split into
  * access units here and pushed into the H264Stream, which packetizes them itself.
  */
+import { performance } from 'node:perf_hooks';
 import type { Frame } from '../hub/frame';
 import type { H264Stream } from '../hub/h264-stream';
 import type { JpegHub, Subscription } from '../hub/jpeg-hub';
 import type { Logger } from '../log';
 import { AnnexBAccessUnits } from '../protocol/h264';
-import { jpegToH264Args } from './args';
+import { ENCODER_BOUNDARY, jpegToH264Args } from './args';
 import { FfmpegProcess } from './process';
 
 export interface JpegToH264EncoderOptions {
@@ -27,6 +28,7 @@ export interface JpegToH264EncoderOptions {
 }
 
 export const ENCODER_FPS = 10;
+const CRLF = Buffer.from('\r\n');
 /** One keyframe a second: HLS segments of about 1 s, and well inside the 2 s a late viewer may wait. */
 export const KEYFRAME_SECONDS = 1;
 
@@ -36,8 +38,11 @@ export class JpegToH264Encoder {
   private sub: Subscription | null = null;
   private latest: Frame | null = null;
   private pacer: NodeJS.Timeout | null = null;
+  /** When the next picture is due (performance.now() ms): slots on a fixed grid, so the rate does not drift. */
+  private nextAt = 0;
+  /** Slot times of the pictures written and not yet out of ffmpeg (one picture in, one out). */
+  private slots: number[] = [];
   private units = new AnnexBAccessUnits();
-  private frameIndex = 0;
   private readonly fps: number;
   framesWritten = 0;
   framesSkipped = 0;
@@ -56,7 +61,7 @@ export class JpegToH264Encoder {
     this.process.on('spawn', () => {
       // A new process: a new Annex-B stream and a new timeline, re-based by the stream.
       this.units = new AnnexBAccessUnits();
-      this.frameIndex = 0;
+      this.slots = [];
       opts.stream.discontinuity();
     });
   }
@@ -80,23 +85,54 @@ export class JpegToH264Encoder {
       { output: 'encoder' },
     );
     this.process.start();
-    this.pacer = setInterval(() => this.feed(), 1000 / this.fps);
+    this.nextAt = performance.now();
+    this.schedule();
   }
 
-  private feed(): void {
+  /**
+   * The next picture is due one period after the last slot, not one period after the timer fired
+   * (setInterval drifts later under load, so the rate would fall below `fps` while the timestamps
+   * say `fps`). After a stall longer than a period the grid restarts from now rather than bursting.
+   */
+  private schedule(): void {
+    const period = 1000 / this.fps;
+    const now = performance.now();
+    this.nextAt = now - this.nextAt > period ? now : this.nextAt + period;
+    this.pacer = setTimeout(
+      () => {
+        this.feed(this.nextAt);
+        if (this.pacer) this.schedule();
+      },
+      Math.max(0, this.nextAt - now),
+    );
+  }
+
+  private feed(slot: number): void {
     if (!this.latest) return;
     // ffmpeg behind (CPU starved): skip rather than queue, so latency stays bounded.
     if (this.process.stdinBacklog > 2 * this.latest.jpeg.length) {
       this.framesSkipped++;
       return;
     }
-    if (this.process.write(this.latest.jpeg)) this.framesWritten++;
+    const jpeg = this.latest.jpeg;
+    const head = `--${ENCODER_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`;
+    if (this.process.write(Buffer.from(head))) {
+      this.process.write(jpeg);
+      this.process.write(CRLF);
+      this.framesWritten++;
+      this.slots.push(slot);
+      // ffmpeg lost pictures (it never should): keep the list bounded, the timeline stays monotonic.
+      if (this.slots.length > 2 * this.fps) this.slots.shift();
+    }
   }
 
   private onOutput(chunk: Buffer): void {
-    const ticks = 90000 / this.fps;
     for (const unit of this.units.push(chunk)) {
-      this.opts.stream.push(unit, Math.round(this.frameIndex++ * ticks));
+      // Each picture's timestamp is its slot on the pacer's grid: a constant rate for HLS and RTSP
+      // players, and in step with when pictures really leave (a timeline that runs ahead of arrival
+      // times makes WebRTC's jitter buffer wait longer). The stream re-bases it per process.
+      const slot = this.slots.shift() ?? performance.now();
+      this.opts.stream.push(unit, Math.round(slot * 90) >>> 0);
     }
   }
 
@@ -111,7 +147,7 @@ export class JpegToH264Encoder {
   async stop(): Promise<void> {
     if (!this.sub) return;
     this.opts.log.info('stopping the H.264 encoder (nobody is watching)');
-    if (this.pacer) clearInterval(this.pacer);
+    if (this.pacer) clearTimeout(this.pacer);
     this.pacer = null;
     this.sub.unsubscribe();
     this.sub = null;

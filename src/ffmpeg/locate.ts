@@ -1,15 +1,20 @@
 /**
  * Which ffmpeg bambucam uses, and what it can do.
  *
- * Order: FFMPEG_PATH (a path you choose) → the ffmpeg-static package, when its install could
- * download the binary (an optional dependency: its download fails on offline machines and that is
- * tolerated) → `ffmpeg` on the PATH (Debian: apt-get install ffmpeg).
+ * Order (docs/ffmpeg.md):
+ * 1. FFMPEG_PATH — the user's choice wins;
+ * 2. the ffmpeg-static package (ffmpeg 6.1), only there when its install script could download the
+ *    binary, i.e. the user's install chose it (an optional dependency; offline it is skipped);
+ * 3. `ffmpeg` on the PATH — the system's, kept up to date by its package manager;
+ * 4. @ffmpeg-installer/ffmpeg — a static 2018 build (libx264, GnuTLS) that ships inside the
+ *    registry tarball, so `npm ci` gives every output even offline on a machine without ffmpeg;
+ *    last, because it is old and gets no security fixes.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-export type FfmpegOrigin = 'FFMPEG_PATH' | 'ffmpeg-static' | 'PATH';
+export type FfmpegOrigin = 'FFMPEG_PATH' | 'ffmpeg-static' | 'PATH' | '@ffmpeg-installer/ffmpeg';
 
 export interface FfmpegLocation {
   path: string;
@@ -35,6 +40,16 @@ function fromFfmpegStatic(): string | null {
   }
 }
 
+/** The binary inside @ffmpeg-installer's platform package (its index throws on other platforms). */
+export function fromFfmpegInstaller(): string | null {
+  try {
+    const { path } = require('@ffmpeg-installer/ffmpeg') as { path: string };
+    return executable(path) ? path : null;
+  } catch {
+    return null;
+  }
+}
+
 function fromPath(name: string, env: NodeJS.ProcessEnv): string | null {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir && executable(join(dir, name))) return join(dir, name);
@@ -49,7 +64,9 @@ export function locateFfmpeg(env: NodeJS.ProcessEnv = process.env): FfmpegLocati
   const bundled = fromFfmpegStatic();
   if (bundled) return { path: bundled, origin: 'ffmpeg-static' };
   const system = fromPath('ffmpeg', env);
-  return system ? { path: system, origin: 'PATH' } : null;
+  if (system) return { path: system, origin: 'PATH' };
+  const fallback = fromFfmpegInstaller();
+  return fallback ? { path: fallback, origin: '@ffmpeg-installer/ffmpeg' } : null;
 }
 
 /** ffprobe beside the chosen ffmpeg, else on the PATH. */
@@ -63,7 +80,36 @@ export function locateFfprobe(env: NodeJS.ProcessEnv = process.env): string | nu
 }
 
 export const FFMPEG_MISSING_HINT =
-  'no ffmpeg found: install one (Debian/Ubuntu: apt-get install ffmpeg) or set FFMPEG_PATH to an ffmpeg binary';
+  'no ffmpeg found: install one (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg) or set FFMPEG_PATH to an ffmpeg binary';
+
+export const FFMPEG_FALLBACK_NOTE =
+  "bambucam's bundled fallback (@ffmpeg-installer/ffmpeg, a static build from 2018 without security fixes): it does everything bambucam needs; for a maintained one, apt-get install ffmpeg (Debian/Ubuntu) or set FFMPEG_PATH";
+
+const fpsModeOptions = new Map<string, '-fps_mode' | '-vsync'>();
+
+/**
+ * The option that sets the frame-rate mode: `-fps_mode` since ffmpeg 5.1, `-vsync` before (and
+ * deprecated after). Asked once per binary (its option list, ~50 ms), for ffmpeg 4.x builds such
+ * as the bundled fallback and Ubuntu 22.04's.
+ */
+export function fpsModeOption(path: string): '-fps_mode' | '-vsync' {
+  let option = fpsModeOptions.get(path);
+  if (!option) {
+    try {
+      const help = execFileSync(path, ['-hide_banner', '-h', 'long'], {
+        encoding: 'utf8',
+        timeout: 10_000,
+        maxBuffer: 8 * 1024 * 1024,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      option = /^-fps_mode\b/m.test(help) || !/^-vsync\b/m.test(help) ? '-fps_mode' : '-vsync';
+    } catch {
+      option = '-fps_mode';
+    }
+    fpsModeOptions.set(path, option);
+  }
+  return option;
+}
 
 export interface FfmpegCapabilities {
   version: string;

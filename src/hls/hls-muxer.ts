@@ -20,7 +20,8 @@ export interface HlsMuxerOptions extends SegmenterOptions {
   unavailable?: () => string | null;
 }
 
-export const HLS_IDLE_STOP_MS = 30_000;
+/** Half of idle_stop_s's default: the encoder behind the muxer waits the other half (src/app-tuning.ts). */
+export const HLS_IDLE_STOP_MS = 5_000;
 export const HLS_START_WAIT_MS = 15_000;
 
 export class HlsUnavailableError extends Error {}

@@ -11,6 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Router } from 'express';
+import type { Registry } from 'prom-client';
 import type { AppTuning } from '../app-tuning';
 import type { GatewayConfig } from '../config/load';
 import type { Logger } from '../log';
@@ -44,6 +45,11 @@ export interface Output {
   openToNetwork?(): string[];
   /** Lines for the start-up banner: URLs and how to reach it, never a secret. Empty when not listening. */
   describe(): string[];
+  /**
+   * Metrics only this output knows (the wall's connections, say), added to /metrics once at start.
+   * Per-printer viewers and counters need none: they come from the hubs' output counters.
+   */
+  registerMetrics?(registry: Registry): void;
   /**
    * The per-address guard of a listener shared by all printers (HTTP, RTSP): its counters for the API
    * (`/api/printers` → `outputs.<name>.guard`) and /metrics. An output with a listener per printer

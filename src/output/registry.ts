@@ -10,14 +10,18 @@ import { nativeChamberOutput } from '../serve/native-chamber-output';
 import { nativeMqttOutput } from '../serve/native-mqtt/output';
 import { nativeRtspsOutput } from '../serve/rtsp/native-rtsps-output';
 import { rtspOutput } from '../serve/rtsp/rtsp-output';
+import { wallOutput } from '../wall/wall-output';
+import { webrtcOutput } from '../webrtc/webrtc-output';
 import type { OutputFactory } from './output';
 
 export const OUTPUTS: OutputFactory[] = [
   httpOutput,
   hlsOutput,
+  webrtcOutput,
   rtspOutput,
   nativeRtspsOutput,
   nativeChamberOutput,
   nativeMqttOutput,
   homeAssistantOutput,
+  wallOutput,
 ];

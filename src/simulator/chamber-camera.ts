@@ -29,7 +29,16 @@ export interface SimulatedChamberOptions {
   fps?: number;
   /** How often a new picture is drawn (drawing costs CPU; frames in between reuse it). Default min(fps, 5). */
   renderFps?: number;
+  /** Picture size (default 1280×720, as A1/P1 cameras) and JPEG quality (default 80: ~40 KB; 95: ~160 KB). */
+  width?: number;
+  height?: number;
+  quality?: number;
   maxConnections?: number;
+  /**
+   * Latency benchmarks: draw the machine-readable clock (src/simulator/timecode.ts) and send each
+   * picture as soon as it is drawn (a camera sends what it has just captured), not on the next tick.
+   */
+  timecode?: boolean;
   /** Reuse a certificate (generating an RSA key takes a moment). */
   identity?: KeyAndCert;
 }
@@ -165,7 +174,8 @@ export class SimulatedChamberCamera {
   }
 
   private render(): Promise<Buffer> {
-    return renderPicture({ name: this.opts.name, frame: this.seq, time: new Date() });
+    const { name, width, height, quality, timecode } = this.opts;
+    return renderPicture({ name, frame: this.seq, time: new Date(), width, height, timecode }, quality);
   }
 
   private tick(): void {
@@ -177,12 +187,17 @@ export class SimulatedChamberCamera {
       this.render()
         .then((pic) => {
           this.picture = pic;
+          if (this.opts.timecode) this.sendPicture();
         })
         .catch((err) => this.log.error(`render failed: ${err.message}`))
         .finally(() => {
           this.rendering = false;
         });
     }
+    if (!this.opts.timecode) this.sendPicture();
+  }
+
+  private sendPicture(): void {
     if (this.stalled || !this.picture || this.streams.size === 0) return;
     const seq = ++this.seq;
     const jpeg = insertComment(this.picture, `bambucam-sim seq=${seq} t=${preciseNow().toFixed(3)}`);

@@ -28,6 +28,11 @@ export interface SimulatedPrinterSpec {
   accessCode: string;
   model: string;
   fps?: number;
+  /** Chamber cameras: picture size, JPEG quality and drawing rate (see SimulatedChamberOptions). */
+  width?: number;
+  height?: number;
+  quality?: number;
+  renderFps?: number;
   chamberPort?: number;
   /** Also simulate the printer's MQTT server (TLS). Default: none. */
   mqtt?: boolean | SimulatedMqttSpec;
@@ -95,6 +100,10 @@ export async function startFleet(
         serial: spec.serial,
         accessCode: spec.accessCode,
         fps: spec.fps,
+        width: spec.width,
+        height: spec.height,
+        quality: spec.quality,
+        renderFps: spec.renderFps,
         host,
         port: spec.chamberPort ?? 0,
         identity,

@@ -5,6 +5,7 @@
 import sharp from 'sharp';
 import { ensureJfif } from '../protocol/jpeg';
 import { svgText, textWidth } from './font';
+import { timecodeSvg } from './timecode';
 
 export const WIDTH = 1280;
 export const HEIGHT = 720;
@@ -15,6 +16,8 @@ export interface PictureInfo {
   time: Date;
   width?: number;
   height?: number;
+  /** Also draw the machine-readable clock strip (src/simulator/timecode.ts), for latency benchmarks. */
+  timecode?: boolean;
 }
 
 function clock(t: Date): string {
@@ -47,6 +50,7 @@ ${svgText(info.name, 40, h - 80, 6, '#ffffff')}
 ${svgText(time, 40, h - 32, 3, '#ffd33d')}
 ${svgText(`FRAME ${info.frame}`, 40 + textWidth(time, 3) + 30, h - 32, 3, '#9ecbff')}
 <rect x="${w - 150}" y="20" width="130" height="44" rx="8" fill="#b31d28"/>${svgText('SIM', w - 128, 29, 4, '#ffffff')}
+${info.timecode ? timecodeSvg(t) : ''}
 </svg>`;
 }
 

@@ -16,6 +16,7 @@ import { AnnexBAccessUnits } from '../protocol/h264';
 import { generateCertificate, type KeyAndCert } from '../tls/certs';
 import { H264Feed } from './h264-feed';
 import { Live555Server } from './live555-server';
+import { timecodeFilters } from './timecode';
 
 export interface SimulatedRtspsOptions {
   name: string;
@@ -34,6 +35,8 @@ export interface SimulatedRtspsOptions {
   sessionTimeoutS?: number;
   /** RTP timestamps that never advance (P2S firmware 01.02). */
   frozenTimestamps?: boolean;
+  /** Draw the machine-readable wall clock (src/simulator/timecode.ts) into the picture, for latency benchmarks. */
+  timecode?: boolean;
   identity?: KeyAndCert;
 }
 
@@ -64,6 +67,7 @@ export class SimulatedRtspsCamera {
       args: [
         '-hide_banner', '-loglevel', 'error', '-nostats', '-re',
         '-f', 'lavfi', '-i', `testsrc2=size=${opts.width ?? 1280}x${opts.height ?? 720}:rate=${fps}`,
+        ...(opts.timecode ? ['-vf', timecodeFilters(fps)] : []),
         '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline',
         '-level', '3.1', '-g', String(fps), '-bf', '0', '-threads', '1', '-f', 'h264', 'pipe:1',
       ],

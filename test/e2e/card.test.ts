@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ARTIFACTS, launchBrowser } from '../browser';
-import { type Gateway, rtspsSpec, spec, startGateway, waitFor } from '../helpers';
+import { type Gateway, rtspsSpec, sleep, spec, startGateway, waitFor } from '../helpers';
+import { wallOf } from '../wall-client';
 
 jest.setTimeout(120_000);
 
@@ -44,19 +45,25 @@ async function startHost(cardUrl: string): Promise<{ server: Server; url: string
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }
 
-/** The n-th card's video plays: its time advances by more than a second and its size is right. */
-async function waitForCardVideo(page: Page, index: number, width: number, height: number): Promise<void> {
+/** The n-th card's video plays (in one of `modes`): its time advances by more than a second and its size is right. */
+async function waitForCardVideo(
+  page: Page,
+  index: number,
+  width: number,
+  height: number,
+  modes: string[] = ['hls'],
+): Promise<void> {
   await page.waitForFunction(
-    ([i, w, h]) => {
+    ([i, w, h, m]) => {
       const card = document.querySelectorAll('bambucam-card')[i as number] as HTMLElement | undefined;
       const video = card?.shadowRoot?.querySelector('video') as
         | (HTMLVideoElement & { firstTime?: number })
         | null;
-      if (!video || video.hidden || card?.dataset.mode !== 'hls') return false;
+      if (!video || video.hidden || !(m as string[]).includes(card?.dataset.mode ?? '')) return false;
       if (video.firstTime === undefined) video.firstTime = video.currentTime;
       return video.videoWidth === w && video.videoHeight === h && video.currentTime > video.firstTime + 1.5;
     },
-    [index, width, height] as const,
+    [index, width, height, modes] as const,
     { timeout: 60_000, polling: 250 },
   );
 }
@@ -80,6 +87,8 @@ describe('the Home Assistant card in a real browser', () => {
     gw = await startGateway([spec({ name: 'Garage P1S', fps: 5 })], {
       rtsps: [rtspsSpec({ name: 'Lab X1C' })],
       tuning: { hlsIdleStopMs: 1500 },
+      // This test is about HLS: the card's WHEP offer gets 503 and it falls back (player-webrtc.test.ts tests WebRTC).
+      config: { webrtc: { enabled: false } },
     });
     const h = await startHost(`${gw.base}/bambucam-card.js`);
     host = h.server;
@@ -134,9 +143,16 @@ describe('the Home Assistant card in a real browser', () => {
     expect(await tryConfig({ type: 'custom:bambucam-card', url: 'ftp://x' })).toMatch(
       /http:\/\/ or https:\/\//,
     );
-    expect(await tryConfig({ type: 'custom:bambucam-card', url: gw.base, mode: 'webrtc' })).toMatch(
-      /`mode` must be one of auto, hls, mjpeg, snapshot/,
+    expect(await tryConfig({ type: 'custom:bambucam-card', url: gw.base, mode: 'webrtc' })).toBeNull();
+    expect(await tryConfig({ type: 'custom:bambucam-card', url: gw.base, mode: 'tv' })).toMatch(
+      /`mode` must be one of auto, webrtc, hls, mjpeg, snapshot, wall/,
     );
+    expect(await tryConfig({ type: 'custom:bambucam-card', url: gw.base, mode: 'wall', fps: 0 })).toMatch(
+      /`fps` must be a number from 0.1 to 30/,
+    );
+    expect(
+      await tryConfig({ type: 'custom:bambucam-card', url: gw.base, mode: 'wall', resize: 'yes' }),
+    ).toMatch(/`resize` must be true or false/);
     expect(await tryConfig({ type: 'custom:bambucam-card', url: gw.base, printer: '../x' })).toMatch(
       /`printer` must be a printer id/,
     );
@@ -178,6 +194,102 @@ describe('the Home Assistant card in a real browser', () => {
         20_000,
         'muxers idle',
       );
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('mode: wall shares one WebSocket between cards, starts no encoder, and a tap plays live video until tapped again', async () => {
+    gw = await startGateway([spec({ name: 'Garage P1S', fps: 5 }), spec({ name: 'Studio A1', fps: 5 })], {
+      rtsps: [rtspsSpec({ name: 'Lab X1C' })],
+      config: { idle_stop_s: 2 },
+    });
+    const h = await startHost(`${gw.base}/bambucam-card.js`);
+    host = h.server;
+    const page = await browser.newPage({ viewport: { width: 1040, height: 1400 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(h.url);
+    await page.waitForFunction(() => (window as unknown as { hostReady?: boolean }).hostReady === true);
+    const [a, b] = gw.fleet.map((p) => p.spec.id);
+    const x = gw.rtspsFleet[0].spec.id;
+    await page.evaluate(
+      async ([url, p1, p2, p3]) => {
+        const w = window as unknown as { addCard: (c: object) => Promise<void> };
+        await w.addCard({ type: 'custom:bambucam-card', url, printer: p1, mode: 'wall', resize: true });
+        await w.addCard({ type: 'custom:bambucam-card', url, printer: p2, mode: 'wall', fps: 1 });
+        await w.addCard({ type: 'custom:bambucam-card', url, printer: p3, mode: 'wall' });
+        // No printer: the gateway's first.
+        await w.addCard({ type: 'custom:bambucam-card', url, mode: 'wall', title: 'First', resize: true });
+      },
+      [gw.base, a, b, x] as const,
+    );
+    const pictures = () =>
+      page.evaluate(() =>
+        Array.from(document.querySelectorAll('bambucam-card')).map((c) =>
+          Number(c.shadowRoot?.querySelector<HTMLElement>('.view')?.dataset.pictures ?? 0),
+        ),
+      );
+    await waitFor(async () => (await pictures()).every((n) => n >= 2), 60_000, 'every wall card to draw');
+    // Four cards, three printers, one connection; the badge comes over it too (no status polling).
+    expect(wallOf(gw).totals().connections).toBe(1);
+    expect(wallOf(gw).totals().tiles).toBe(3);
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll('bambucam-card')).every(
+        (c) => c.shadowRoot?.querySelector('.badge')?.textContent === 'live',
+      ),
+    );
+    expect(
+      await page.evaluate(() =>
+        Array.from(document.querySelectorAll('bambucam-card')).map((c) => [
+          (c as HTMLElement).dataset.mode,
+          c.shadowRoot?.querySelector('.title')?.textContent,
+        ]),
+      ),
+    ).toEqual([
+      ['wall', 'Garage P1S'],
+      ['wall', 'Studio A1'],
+      ['wall', 'Lab X1C'],
+      ['wall', 'First'],
+    ]);
+    // resize: true gets the width bucket above the card's ~480 px (both cards of that printer ask it;
+    // one printer's cards share a tile at the widest they want); the others the printer's own size.
+    expect(
+      await page.evaluate(() =>
+        Array.from(document.querySelectorAll('bambucam-card')).map(
+          (c) => c.shadowRoot?.querySelector('canvas')?.width,
+        ),
+      ),
+    ).toEqual([480, 1280, 640, 480]);
+    const chamber = gw.app.workers.get(a)!;
+    expect(chamber.encoder?.running).toBe(false);
+    await page.screenshot({ path: join(ARTIFACTS, 'card-wall.png') });
+
+    // A tap plays live video in the card; its wall picture rests meanwhile (the fourth card, which
+    // shows the same printer, keeps that printer's one tile going).
+    await page.locator('bambucam-card').first().locator('.view').click();
+    // Live video on tap: WebRTC first (the card's player), LL-HLS when WebRTC cannot play.
+    await waitForCardVideo(page, 0, 1280, 720, ['webrtc', 'hls']);
+    expect(chamber.encoder?.running).toBe(true);
+    const resting = await pictures();
+    await sleep(1500);
+    const later = await pictures();
+    expect(later[0]).toBe(resting[0]);
+    expect(later[3]).toBeGreaterThan(resting[3]);
+    expect(chamber.hub.outputCounters().wall.viewers).toBe(1);
+    // A second tap goes back to the wall: the player is gone and the encoder stops (idle_stop_s: 2).
+    await page.locator('bambucam-card').first().locator('.view').click();
+    await page.waitForFunction(
+      () => (document.querySelector('bambucam-card') as HTMLElement).dataset.mode === 'wall',
+    );
+    await waitFor(() => !chamber.encoder?.running, 10_000, 'the encoder to stop');
+    await waitFor(async () => (await pictures())[0] > later[0], 10_000, 'the wall picture back');
+
+    // Removed from the dashboard: the cards let go, and the shared socket closes.
+    await page.evaluate(() => {
+      for (const c of Array.from(document.querySelectorAll('bambucam-card'))) c.remove();
+    });
+    await waitFor(() => wallOf(gw!).totals().tiles === 0, 5000, 'tiles released');
+    await waitFor(() => wallOf(gw!).totals().connections === 0, 15_000, 'the socket to close');
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -1,32 +1,45 @@
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ARTIFACTS, launchBrowser } from '../browser';
-import { type Gateway, rtspsSpec, spec, startGateway } from '../helpers';
+import { type Gateway, rtspsSpec, spec, startGateway, waitFor } from '../helpers';
 
 jest.setTimeout(120_000);
 
-/** Waits until the tile's <video> plays: currentTime advances past `seconds` and its size is known. */
-async function waitForVideo(page: Page, printerName: string, width: number, height: number): Promise<void> {
+/** Waits until the full view's <video> plays: currentTime advances past 1.5 s and its size is known. */
+async function waitForFullVideo(page: Page, width: number, height: number): Promise<void> {
   await page.waitForFunction(
-    ([name, w, h]) => {
-      const tile = Array.from(document.querySelectorAll('article.tile')).find((t) =>
-        t.textContent?.includes(name as string),
-      ) as HTMLElement | undefined;
-      const video = tile?.querySelector('video.picture') as HTMLVideoElement | null;
-      if (!video || video.hidden || tile?.dataset.mode !== 'hls') return false;
-      const w0 = video as HTMLVideoElement & { firstTime?: number };
-      if (w0.firstTime === undefined) w0.firstTime = video.currentTime;
-      const first = w0.firstTime;
-      return video.videoWidth === w && video.videoHeight === h && video.currentTime > first + 1.5;
+    ([w, h]) => {
+      const full = document.querySelector<HTMLElement>('#full');
+      const video = full?.querySelector<HTMLVideoElement & { firstTime?: number }>('video.picture');
+      if (!video || video.hidden || full?.hidden || full?.dataset.mode !== 'hls') return false;
+      if (video.firstTime === undefined) video.firstTime = video.currentTime;
+      return video.videoWidth === w && video.videoHeight === h && video.currentTime > video.firstTime + 1.5;
     },
-    [printerName, width, height] as const,
+    [width, height] as const,
     { timeout: 60_000, polling: 250 },
   );
 }
 
+/** Waits until a tile has drawn `n` pictures; returns its width as sent by the gateway. */
+async function waitForTile(page: Page, name: string, n = 2): Promise<string> {
+  const tile = page.locator('article.tile', { hasText: name });
+  await tile.waitFor({ timeout: 15_000 });
+  await page.waitForFunction(
+    ([text, count]) => {
+      const t = Array.from(document.querySelectorAll<HTMLElement>('article.tile')).find((e) =>
+        e.textContent?.includes(text as string),
+      );
+      return Number(t?.dataset.pictures ?? 0) >= (count as number);
+    },
+    [name, n] as const,
+    { timeout: 60_000, polling: 250 },
+  );
+  return (await tile.getAttribute('data-width')) ?? '';
+}
+
 describe('web page in a real browser', () => {
   let gw: Gateway | undefined;
-  let browser: Browser;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
   beforeAll(async () => {
     browser = await launchBrowser();
   });
@@ -36,10 +49,12 @@ describe('web page in a real browser', () => {
     gw = undefined;
   });
 
-  test('plays HLS for a chamber and an RTSPS printer, and a printer with a wrong code says so', async () => {
+  test('the wall shows a chamber and an RTSPS printer, a wrong code says so, and a click plays HLS', async () => {
     gw = await startGateway([spec({ name: 'Garage P1S', fps: 5 }), spec({ name: 'Studio A1', fps: 5 })], {
       rtsps: [rtspsSpec({ name: 'Lab X1C' })],
       entry: (p) => (p.spec.name === 'Studio A1' ? { access_code: 'wrongcode' } : {}),
+      // This test is about HLS; with WebRTC on, the page prefers it (test/e2e/player-webrtc.test.ts).
+      config: { webrtc: { enabled: false } },
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const requests: string[] = [];
@@ -49,39 +64,60 @@ describe('web page in a real browser', () => {
     const broken = page.locator('article.tile', { hasText: 'Studio A1' });
     await live.locator('.badge', { hasText: 'live' }).waitFor({ timeout: 15_000 });
     await broken.locator('.badge', { hasText: 'wrong access code' }).waitFor({ timeout: 15_000 });
-    // Both live printers really play H.264 through hls.js: time advances, the size is right.
-    await waitForVideo(page, 'Garage P1S', 1280, 720);
-    await waitForVideo(page, 'Lab X1C', 640, 360);
+    // Both live printers' tiles draw pictures: the printer's own JPEGs and the X1C decoder's, at
+    // their own size (the browser scales them; the gateway resizes nothing).
+    expect(await waitForTile(page, 'Garage P1S')).toBe('1280');
+    expect(await waitForTile(page, 'Lab X1C')).toBe('640');
     await page.waitForFunction(
       () => document.querySelector('#summary')?.textContent === '2 of 3 printers live',
     );
-    expect(await live.locator('.mode').textContent()).toBe('HLS');
-    // The snapshot is the poster while the video starts.
-    expect(await live.locator('video').getAttribute('poster')).toMatch(/\/snapshot\.jpg\?t=\d+/);
+    // No encoder for the wall.
+    expect(gw.app.workers.get(gw.fleet[0].spec.id)!.encoder?.running).toBe(false);
+    await page.screenshot({ path: join(ARTIFACTS, 'web-page.png') });
+
+    // A click opens the full view with live video (LL-HLS), the snapshot as poster.
+    await live.locator('.view').click();
+    await waitForFullVideo(page, 1280, 720);
+    expect(await page.locator('#full .mode').textContent()).toBe('HLS');
+    expect(await page.locator('#full .name').textContent()).toBe('Garage P1S');
+    expect(await page.locator('#full video').getAttribute('poster')).toMatch(/\/snapshot\.jpg\?t=\d+/);
+    await page.screenshot({ path: join(ARTIFACTS, 'web-page-full-view.png') });
+    // Full screen: the full view fills the screen.
+    await page.locator('#full .full-view').click();
+    await page.waitForFunction(() => document.fullscreenElement?.classList.contains('full-view') === true);
+    await page.evaluate(() => document.exitFullscreen());
+    // Escape closes it; the X1C plays its own H.264.
+    await page.keyboard.press('Escape');
+    expect(await page.locator('#full').isHidden()).toBe(true);
+    await page.locator('article.tile', { hasText: 'Lab X1C' }).locator('.view').click();
+    await waitForFullVideo(page, 640, 360);
+    await page.locator('#full .close').click();
+    await waitFor(async () => page.locator('#full').isHidden(), 5000, 'the full view to close');
+    // ?resize=1: each tile at the width bucket above its ~340 px, made once per frame by the gateway.
+    await page.goto(`${gw.base}/?resize=1`);
+    expect(await waitForTile(page, 'Garage P1S', 3)).toBe('480');
+    expect(await waitForTile(page, 'Lab X1C', 3)).toBe('480');
     // Everything came from bambucam itself: no CDN.
     const base = new URL(gw.base).origin;
     expect(
       requests.filter((u) => !u.startsWith(base) && !u.startsWith('blob:') && !u.startsWith('data:')),
     ).toEqual([]);
     expect(requests.some((u) => u.endsWith('/page.js'))).toBe(true);
-    await page.screenshot({ path: join(ARTIFACTS, 'web-page.png') });
-    // Full screen: the view fills the screen.
-    await live.locator('.view').click();
-    await page.waitForFunction(() => document.fullscreenElement?.classList.contains('view') === true);
-    await page.screenshot({ path: join(ARTIFACTS, 'web-page-fullscreen.png') });
     await page.close();
   });
 
-  test('falls back to MJPEG when HLS fails (a chamber printer and no ffmpeg for H.264)', async () => {
+  test('the wall needs no ffmpeg, and the full view falls back to MJPEG when HLS fails', async () => {
     gw = await startGateway([spec({ name: 'Garage P1S', fps: 5 })], { ffmpegPath: null });
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(`${gw.base}/`);
+    await waitForTile(page, 'Garage P1S');
+    await page.locator('article.tile .view').click();
     await page.waitForFunction(
       () => {
-        const tile = document.querySelector<HTMLElement>('article.tile');
-        const img = tile?.querySelector<HTMLImageElement>('img.picture');
+        const full = document.querySelector<HTMLElement>('#full');
+        const img = full?.querySelector<HTMLImageElement>('img.picture');
         return (
-          tile?.dataset.mode === 'mjpeg' &&
+          full?.dataset.mode === 'mjpeg' &&
           img &&
           !img.hidden &&
           img.naturalWidth === 1280 &&
@@ -91,10 +127,9 @@ describe('web page in a real browser', () => {
       undefined,
       { timeout: 30_000 },
     );
-    const tile = page.locator('article.tile');
-    expect(await tile.locator('.mode').textContent()).toBe('MJPEG');
-    expect(await tile.locator('.mode').getAttribute('title')).toMatch(/HLS failed/);
-    expect(await tile.locator('video').isHidden()).toBe(true);
+    expect(await page.locator('#full .mode').textContent()).toBe('MJPEG');
+    expect(await page.locator('#full .mode').getAttribute('title')).toMatch(/HLS failed/);
+    expect(await page.locator('#full video').isHidden()).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'web-page-mjpeg-fallback.png') });
     await page.close();
   });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { idleTuning } from '../../src/app-tuning';
 import { buildConfig, ConfigError, loadConfigFile, parseYaml, quickConfig } from '../../src/config/load';
 import { configReference, schemaKeys } from '../../src/config/reference';
 import { gatewaySchema, printerSchema } from '../../src/config/schema';
@@ -53,6 +54,17 @@ describe('configuration', () => {
     expect(problems[0]).toMatch(/^printers\[1\]\.host: must be a host name or IP address/);
     expect(problems[1]).toMatch(/^printers\[2\]\.access_code: is required/);
     expect(problems[2]).toMatch(/^printers\[3\]\.modle: unknown key/);
+  });
+
+  test('idle_stop_s is one key for every idle stop: the HLS muxer and the transcoder behind it get half each', () => {
+    const { config } = buildConfig({ idle_stop_s: 6 }, {});
+    expect(config.idleStopS).toBe(6);
+    expect(idleTuning(config.idleStopS)).toEqual({ hlsIdleStopMs: 3000, idleStopMs: 3000 });
+    expect(buildConfig({}, {}).config.idleStopS).toBe(10);
+    expect(buildConfig({}, { BAMBUCAM_IDLE_STOP_S: '4' }).config.idleStopS).toBe(4);
+    expect(() => buildConfig({ idle_stop_s: 0 }, {})).toThrow(
+      /idle_stop_s: must be a number of seconds from 1 to 3600/,
+    );
   });
 
   test('global errors name the key', () => {

@@ -1,7 +1,8 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { locateFfmpeg, probeFfmpeg } from '../../src/ffmpeg/locate';
+import { h264ToJpegArgs } from '../../src/ffmpeg/args';
+import { fpsModeOption, fromFfmpegInstaller, locateFfmpeg, probeFfmpeg } from '../../src/ffmpeg/locate';
 
 describe('ffmpeg location', () => {
   test('FFMPEG_PATH wins when it is executable, and a bad FFMPEG_PATH is not silently replaced', () => {
@@ -21,5 +22,24 @@ describe('ffmpeg location', () => {
     expect(caps.h264Encoder).toBe('libx264');
     expect(caps.h264Decoder).toBe(true);
     expect(caps.mjpegEncoder).toBe(true);
+  });
+
+  test('the registry fallback (@ffmpeg-installer) is last: it can do TLS, H.264 both ways and MJPEG', async () => {
+    const bundled = fromFfmpegInstaller();
+    expect(bundled).toMatch(/node_modules\/@ffmpeg-installer\/linux-x64\/ffmpeg$/);
+    // The system's ffmpeg comes before it.
+    expect(locateFfmpeg({ PATH: process.env.PATH })?.origin).toBe('PATH');
+    const caps = await probeFfmpeg(bundled!);
+    expect(caps.tls).toBe('gnutls');
+    expect(caps.h264Encoder).toBe('libx264');
+    expect(caps.h264Decoder).toBe(true);
+    expect(caps.mjpegEncoder).toBe(true);
+  });
+
+  test('the frame-rate option follows the binary: -fps_mode from ffmpeg 5.1, -vsync before', () => {
+    expect(fpsModeOption(locateFfmpeg({ PATH: process.env.PATH })!.path)).toBe('-fps_mode');
+    expect(fpsModeOption(fromFfmpegInstaller()!)).toBe('-vsync');
+    expect(h264ToJpegArgs({ fps: 2, fpsModeOption: '-vsync' })).toContain('-vsync');
+    expect(h264ToJpegArgs({ fps: 2 })).toContain('-fps_mode');
   });
 });

@@ -83,7 +83,8 @@ describe('FreshPacer', () => {
     send(10_000);
     expect(nexts).toEqual([10_000]);
     expect(pacer.status().paced).toBe(false);
-    expect(kernel.intervals).toEqual([5000]); // a viewer that keeps up is looked at every 5 s
+    // A new viewer is looked at every second during its warm-up (WARMUP_MS), so a slow one is found at once.
+    expect(kernel.intervals).toEqual([1000]);
 
     // A census finds more queued than the picture just written: behind, so paced (and looked at every second).
     kernel.queue = 30_000;
@@ -122,6 +123,9 @@ describe('FreshPacer', () => {
     }
     expect(nexts).toHaveLength(8);
     expect(pacer.status().paced).toBe(false);
+    // Once its warm-up is over, a viewer that keeps up is looked at every 5 s.
+    await jest.advanceTimersByTimeAsync(10_000);
+    kernel.sample();
     expect(kernel.intervals.at(-1)).toBe(5000);
   });
 

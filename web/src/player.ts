@@ -1,17 +1,20 @@
 /**
- * One camera view, shared by the page and the dashboard card: HLS with hls.js (bundled, never from
- * a CDN), native HLS where the browser has it (Safari), MJPEG when HLS fails, snapshots as the
- * last resort. The snapshot is the poster while the video starts.
+ * One camera view, shared by the page and the dashboard card: WebRTC (WHEP) for the lowest latency,
+ * LL-HLS with hls.js (bundled, never from a CDN) or native HLS (Safari) when WebRTC fails, MJPEG when
+ * HLS fails, snapshots as the last resort. The snapshot is the poster while the video starts.
  */
 import Hls from 'hls.js';
 import { HLS_CONFIG } from './hls-config';
+import { WhepClient, WhepError } from './webrtc';
 
 export { HLS_CONFIG };
 
-export type PlayMode = 'auto' | 'hls' | 'mjpeg' | 'snapshot';
-export type ActiveMode = 'hls' | 'mjpeg' | 'snapshot' | 'none';
+export type PlayMode = 'auto' | 'webrtc' | 'hls' | 'mjpeg' | 'snapshot';
+export type ActiveMode = 'webrtc' | 'hls' | 'mjpeg' | 'snapshot' | 'none';
 
 export interface PlayerUrls {
+  /** The printer's WHEP endpoint (/printers/<id>/whep); without it the player starts with HLS. */
+  whep?: string;
   hls: string;
   mjpeg: string;
   snapshot: string;
@@ -24,6 +27,8 @@ export interface PlayerOptions {
   onMode?: (mode: ActiveMode, reason: string | null) => void;
   /** Snapshot mode refreshes the picture this often. */
   snapshotIntervalMs?: number;
+  /** Give up on WebRTC when no picture has played this long after the offer (no UDP path, say). */
+  webrtcStartTimeoutMs?: number;
   /** Give up on HLS when no picture has played this long after starting. */
   hlsStartTimeoutMs?: number;
   /** After a fallback in auto mode, ask for the playlist this often and go back to HLS when it works. */
@@ -32,6 +37,9 @@ export interface PlayerOptions {
 
 const HLS_START_TIMEOUT_MS = 20_000;
 const HLS_RETRY_MS = 60_000;
+const WEBRTC_START_TIMEOUT_MS = 10_000;
+/** A WebRTC connection lost after playing is re-made at once, at most this often; else it falls back. */
+const WEBRTC_RECONNECT_MS = 30_000;
 
 function bust(url: string): string {
   return `${url}${url.includes('?') ? '&' : '?'}t=${Date.now()}`;
@@ -41,7 +49,17 @@ export class CameraPlayer {
   readonly video: HTMLVideoElement;
   readonly img: HTMLImageElement;
   hls: Hls | null = null;
+  /** The WHEP session while WebRTC plays (for tests and benchmarks: its RTCPeerConnection). */
+  whep: WhepClient | null = null;
   private current: ActiveMode = 'none';
+  /** False once WebRTC failed in a way a retry will not mend (no UDP path, no WHEP endpoint). */
+  private webrtcWorth = true;
+  private lastReconnectAt = 0;
+  private readonly onPageHide = () => this.stopWebrtc();
+  /** Back from the browser's page cache: the session ended with the page, make a new one. */
+  private readonly onPageShow = (e: PageTransitionEvent) => {
+    if (e.persisted && this.current === 'webrtc' && !this.whep && !this.paused) this.startWebrtc();
+  };
   private snapshotTimer: number | null = null;
   private retryTimer: number | null = null;
   private destroyed = false;
@@ -63,6 +81,8 @@ export class CameraPlayer {
     this.img.className = 'picture mjpeg';
     this.img.hidden = true;
     container.prepend(this.video, this.img);
+    window.addEventListener('pagehide', this.onPageHide);
+    window.addEventListener('pageshow', this.onPageShow);
   }
 
   get mode(): ActiveMode {
@@ -74,19 +94,74 @@ export class CameraPlayer {
     const mode = this.opts.mode;
     if (mode === 'mjpeg') this.showMjpeg(null);
     else if (mode === 'snapshot') this.showSnapshots(null);
-    else this.startHls();
+    else if (mode === 'hls') this.startHls(null);
+    else if (this.canWebrtc()) this.startWebrtc();
+    else if (mode === 'auto') this.startHls(null);
+    else this.showSnapshots('this browser or this gateway has no WebRTC');
   }
 
   private setMode(mode: ActiveMode, reason: string | null): void {
     this.current = mode;
-    this.video.hidden = mode !== 'hls';
-    this.img.hidden = mode === 'hls';
+    const video = mode === 'hls' || mode === 'webrtc';
+    this.video.hidden = !video;
+    this.img.hidden = video;
     this.opts.onMode?.(mode, reason);
   }
 
-  private startHls(): void {
+  private canWebrtc(): boolean {
+    return Boolean(this.opts.urls.whep) && typeof RTCPeerConnection !== 'undefined' && this.webrtcWorth;
+  }
+
+  private startWebrtc(): void {
+    this.setMode('webrtc', null);
+    const client = new WhepClient(this.opts.urls.whep!, this.video, {
+      onLost: (reason) => {
+        if (client !== this.whep) return;
+        // A gateway restart or a network change: one new session at once, then fall back.
+        if (Date.now() - this.lastReconnectAt > WEBRTC_RECONNECT_MS) {
+          this.lastReconnectAt = Date.now();
+          this.stopWebrtc();
+          this.startWebrtc();
+        } else this.webrtcFailed(reason, false);
+      },
+    });
+    this.whep = client;
+    this.startTimer = window.setTimeout(() => {
+      if (client === this.whep && !(this.video.readyState >= 2 && this.video.videoWidth > 0))
+        this.webrtcFailed('WebRTC did not start playing (no UDP path to the gateway?)', false);
+    }, this.opts.webrtcStartTimeoutMs ?? WEBRTC_START_TIMEOUT_MS);
+    client.start().catch((err: Error) => {
+      if (client !== this.whep) return;
+      // The printer has no picture yet, or the gateway is full: worth another try later. Anything
+      // else (WebRTC turned off, an older gateway without WHEP, a bad answer) is not.
+      const temporary =
+        err instanceof WhepError && (err.code === 'no_video_yet' || err.code === 'too_many_peers');
+      this.webrtcFailed(err.message, temporary);
+    });
+  }
+
+  private stopWebrtc(): void {
+    if (!this.whep) return;
+    if (this.startTimer !== null) window.clearTimeout(this.startTimer);
+    this.startTimer = null;
+    this.whep.stop();
+    this.whep = null;
+  }
+
+  /** WebRTC is not working: LL-HLS in auto mode; in webrtc mode show snapshots and say why. */
+  private webrtcFailed(reason: string, worthRetry: boolean): void {
+    this.stopWebrtc();
+    this.webrtcWorth = worthRetry;
+    if (this.opts.mode === 'auto') this.startHls(reason);
+    else {
+      this.showSnapshots(reason);
+      if (worthRetry) this.scheduleHlsRetry();
+    }
+  }
+
+  private startHls(reason: string | null): void {
     const { urls } = this.opts;
-    this.setMode('hls', null);
+    this.setMode('hls', reason);
     this.startTimer = window.setTimeout(() => {
       if (this.video.currentTime === 0) this.fallback('HLS did not start playing');
     }, this.opts.hlsStartTimeoutMs ?? HLS_START_TIMEOUT_MS);
@@ -138,6 +213,10 @@ export class CameraPlayer {
       this.retryTimer = null;
       if (this.destroyed) return;
       if (this.paused) return this.scheduleHlsRetry();
+      if (this.opts.mode === 'webrtc') {
+        this.stopImages();
+        return this.startWebrtc();
+      }
       const ok = await fetch(this.opts.urls.hls, { cache: 'no-store' }).then(
         (r) => r.ok,
         () => false,
@@ -146,7 +225,9 @@ export class CameraPlayer {
       if (!ok) return this.scheduleHlsRetry();
       this.stopImages();
       this.recovered = false;
-      this.startHls();
+      // Back to the best mode that may work: WebRTC when it failed only for want of a picture.
+      if (this.canWebrtc()) this.startWebrtc();
+      else this.startHls(null);
     }, this.opts.hlsRetryMs ?? HLS_RETRY_MS);
   }
 
@@ -181,7 +262,9 @@ export class CameraPlayer {
   pause(): void {
     if (this.paused) return;
     this.paused = true;
-    if (this.current === 'hls') {
+    // A hidden view ends its WebRTC session, so the gateway's encoder can go idle.
+    if (this.current === 'webrtc') this.stopWebrtc();
+    else if (this.current === 'hls') {
       this.hls?.stopLoad();
       this.video.pause();
     } else if (this.current === 'mjpeg') {
@@ -193,7 +276,8 @@ export class CameraPlayer {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    if (this.current === 'hls' && this.hls) {
+    if (this.current === 'webrtc') this.startWebrtc();
+    else if (this.current === 'hls' && this.hls) {
       // Jump back to live rather than play what was missed.
       this.hls.startLoad(-1);
       void this.video.play().catch(() => {});
@@ -203,6 +287,9 @@ export class CameraPlayer {
 
   destroy(): void {
     this.destroyed = true;
+    window.removeEventListener('pagehide', this.onPageHide);
+    window.removeEventListener('pageshow', this.onPageShow);
+    this.stopWebrtc();
     this.stopHls();
     this.stopImages();
     if (this.retryTimer !== null) window.clearTimeout(this.retryTimer);

@@ -29,6 +29,11 @@ export class HttpOutput implements Output {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** The Node server, or null while it does not listen. */
+  get httpServer(): Server | null {
+    return this.server;
+  }
+
   async start(): Promise<void> {
     const { ctx } = this;
     const routes = ctx.http;
@@ -39,6 +44,7 @@ export class HttpOutput implements Output {
       metrics: {
         printers: () => ctx.printers.values(),
         outputStates: (id) => outputStates(ctx.outputs(), id),
+        outputs: () => ctx.outputs(),
         serverGuards: () =>
           ctx.outputs().flatMap((o) => {
             const g = o.guard?.();

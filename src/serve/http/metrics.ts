@@ -1,6 +1,6 @@
 /** GET /metrics: Prometheus text, read from the printers and outputs at scrape time. */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { OutputState } from '../../output/output';
+import type { Output, OutputState } from '../../output/output';
 import type { PrinterMedia } from '../../output/printer-media';
 import { type GuardStatusJson, guardStatusOf } from '../guard/address-guard';
 import { registerNativeMqttMetrics } from '../native-mqtt/metrics';
@@ -10,6 +10,8 @@ export interface MetricsSource {
   printers: () => Iterable<PrinterMedia>;
   /** Every output's state for one printer, by output name (those that serve it one by one). */
   outputStates: (printerId: string) => [string, OutputState][];
+  /** Outputs that add metrics of their own (Output.registerMetrics). */
+  outputs?: () => readonly Output[];
   snapshotResizes: () => number;
   /** Resize requests refused because the queue was full. */
   snapshotResizesRefused: () => number;
@@ -224,6 +226,7 @@ export function createMetrics(source: MetricsSource): Registry {
     });
     return out;
   });
+  for (const output of source.outputs?.() ?? []) output.registerMetrics?.(registry);
   new Counter({
     name: 'bambucam_snapshot_resizes_total',
     help: 'Resized snapshots computed (one per frame and size, shared by all requests).',

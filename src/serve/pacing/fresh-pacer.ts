@@ -73,6 +73,7 @@ export class FreshPacer {
   private waiting: { next: () => void; since: number } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly since = Date.now();
+  private warm = false;
 
   constructor(
     private readonly socket: Socket,
@@ -166,6 +167,11 @@ export class FreshPacer {
 
   private onSample(queued: number | null, at: number): void {
     if (this.closed) return;
+    // The warm-up ended for a viewer that keeps up: back to the slower census.
+    if (!this.warm && at - this.since >= WARMUP_MS) {
+      this.warm = true;
+      if (!this.paced) this.watch?.setInterval(this.sampleEvery());
+    }
     if (queued === null) {
       // The connection is gone from the table (closing) or /proc went away: do not hold anyone.
       this.release();
