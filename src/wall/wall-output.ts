@@ -128,6 +128,8 @@ export class WallOutput implements Output {
             snapshot: `printers/${encodeURIComponent(p.id)}/snapshot.jpg`,
             mjpeg: `printers/${encodeURIComponent(p.id)}/stream.mjpeg`,
             hls: `printers/${encodeURIComponent(p.id)}/hls/index.m3u8`,
+            // The full view plays WebRTC first while the gateway serves it (docs/webrtc.md).
+            ...(this.ctx.config.webrtc.enabled ? { whep: `printers/${encodeURIComponent(p.id)}/whep` } : {}),
           },
         })),
       });

@@ -46,7 +46,11 @@ describe('the camera wall page with 30 printers in a real browser', () => {
     const specs = Array.from({ length: PRINTERS }, () =>
       spec({ fps: 1, width: 320, height: 180, quality: 70, renderFps: 0.5 }),
     );
-    gw = await startGateway(specs, { entry: () => ({ native: { chamber: false, rtsps: false } }) });
+    gw = await startGateway(specs, {
+      entry: () => ({ native: { chamber: false, rtsps: false } }),
+      // The full view here is about LL-HLS; web-page.test.ts plays it over WebRTC.
+      config: { webrtc: { enabled: false } },
+    });
     // Every TCP connection the gateway's HTTP server has open (page loads, fetches, the WebSocket).
     gw.app.httpServer!.on('connection', (s: Socket) => {
       open.add(s);

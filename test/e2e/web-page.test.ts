@@ -6,16 +6,16 @@ import { type Gateway, rtspsSpec, spec, startGateway, waitFor } from '../helpers
 jest.setTimeout(120_000);
 
 /** Waits until the full view's <video> plays: currentTime advances past 1.5 s and its size is known. */
-async function waitForFullVideo(page: Page, width: number, height: number): Promise<void> {
+async function waitForFullVideo(page: Page, width: number, height: number, mode = 'hls'): Promise<void> {
   await page.waitForFunction(
-    ([w, h]) => {
+    ([w, h, m]) => {
       const full = document.querySelector<HTMLElement>('#full');
       const video = full?.querySelector<HTMLVideoElement & { firstTime?: number }>('video.picture');
-      if (!video || video.hidden || full?.hidden || full?.dataset.mode !== 'hls') return false;
+      if (!video || video.hidden || full?.hidden || full?.dataset.mode !== m) return false;
       if (video.firstTime === undefined) video.firstTime = video.currentTime;
       return video.videoWidth === w && video.videoHeight === h && video.currentTime > video.firstTime + 1.5;
     },
-    [width, height] as const,
+    [width, height, mode] as const,
     { timeout: 60_000, polling: 250 },
   );
 }
@@ -103,6 +103,24 @@ describe('web page in a real browser', () => {
       requests.filter((u) => !u.startsWith(base) && !u.startsWith('blob:') && !u.startsWith('data:')),
     ).toEqual([]);
     expect(requests.some((u) => u.endsWith('/page.js'))).toBe(true);
+    await page.close();
+  });
+
+  test('with WebRTC on, the full view plays WebRTC and ends its session when closed', async () => {
+    gw = await startGateway([spec({ name: 'Garage P1S', fps: 5 })]);
+    const id = gw.fleet[0].spec.id;
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${gw.base}/`);
+    await waitForTile(page, 'Garage P1S');
+    await page.locator('article.tile .view').click();
+    await waitForFullVideo(page, 1280, 720, 'webrtc');
+    expect(await page.locator('#full .mode').textContent()).toBe('WebRTC');
+    const viewers = async () =>
+      ((await (await fetch(`${gw!.base}/api/printers/${id}`)).json()) as { viewers: Record<string, number> })
+        .viewers.webrtc ?? 0;
+    expect(await viewers()).toBe(1);
+    await page.keyboard.press('Escape');
+    await waitFor(async () => (await viewers()) === 0, 10_000, 'the WHEP session to end');
     await page.close();
   });
 

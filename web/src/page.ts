@@ -158,6 +158,8 @@ function openFull(id: string): void {
     snapshot: withToken(p.urls.snapshot),
     mjpeg: withToken(p.urls.mjpeg),
     hls: withToken(p.urls.hls),
+    // WebRTC first while the gateway serves it (the API lists its WHEP URL then).
+    ...(p.urls.whep ? { whep: withToken(p.urls.whep) } : {}),
   };
   (links.querySelector('.snapshot') as HTMLAnchorElement).href = urls.snapshot;
   (links.querySelector('.mjpeg') as HTMLAnchorElement).href = urls.mjpeg;

@@ -44,7 +44,7 @@ export interface WallPrinterFacts {
 export interface WallPrinter extends WallPrinterFacts {
   name: string;
   /** Relative to the gateway's base URL. */
-  urls: { snapshot: string; mjpeg: string; hls: string };
+  urls: { snapshot: string; mjpeg: string; hls: string; whep?: string };
 }
 
 export type ServerText =
