@@ -64,7 +64,10 @@ const totals = {
   /** Why viewers failed, counted by reason. */
   why: new Map<string, number>(),
 };
+/** Set when the soak closes every viewer at the end: what that interrupts is not a failure. */
+let stopping = false;
 function failed(kind: Kind, why: string): void {
+  if (stopping) return;
   totals.failed[kind]++;
   const key = `${kind}: ${why}`;
   totals.why.set(key, (totals.why.get(key) ?? 0) + 1);
@@ -421,6 +424,7 @@ async function main() {
   }
   clearInterval(opener);
   clearInterval(dropper);
+  stopping = true;
   for (const v of [...active]) v.close();
   active.clear();
   await new Promise((r) => setTimeout(r, SETTLE_MS));
