@@ -60,6 +60,16 @@ export interface HomeAssistantConfig {
 }
 
 /** Per-address limits of the outputs' listeners (src/serve/guard), in ms. */
+/** The `limits:` keys as written in the configuration (and shown back by the guards' status). */
+export interface LimitsKeys {
+  pending_per_address: number;
+  pending_total: number;
+  failures_before_delay: number;
+  failure_window_s: number;
+  delays_s: number[];
+  refuse_s: number;
+}
+
 export interface LimitsConfig {
   pendingPerAddress: number;
   pendingTotal: number;
@@ -247,14 +257,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): LoadedConfig 
     idle_stop_s: number;
     log: GatewayConfig['log'];
     webrtc: WebrtcConfig;
-    limits: {
-      pending_per_address: number;
-      pending_total: number;
-      failures_before_delay: number;
-      failure_window_s: number;
-      delays_s: number[];
-      refuse_s: number;
-    };
+    limits: LimitsKeys;
     homeassistant: {
       url: string | null;
       username: string | null;

@@ -18,6 +18,7 @@
  * The output decides what a failure is (a wrong code, a wrong Digest answer) and applies the delay
  * before it judges credentials, right or wrong, so the delay reveals nothing about the code.
  */
+import type { LimitsKeys } from '../../config/load';
 import type { Logger } from '../../log';
 import { addressKey } from './address-key';
 import { type GuardEvent, GuardLog } from './guard-log';
@@ -88,14 +89,7 @@ export interface GuardStatusJson extends GuardCounters {
   addresses_delayed: number;
   /** Addresses refused now. */
   addresses_blocked: number;
-  limits: {
-    pending_per_address: number;
-    pending_total: number;
-    failures_before_delay: number;
-    failure_window_s: number;
-    delays_s: number[];
-    refuse_s: number;
-  };
+  limits: LimitsKeys;
 }
 
 interface AddressRecord {
