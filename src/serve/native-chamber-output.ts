@@ -3,10 +3,11 @@
  * :6000) with a leaf certificate of bambucam's local CA (`CN=<serial>`). A server that cannot
  * listen (port taken, no privilege) is disabled alone, with a log line and its state in the API.
  */
+
+import { shownHost } from '../net/hosts';
 import type { Output, OutputContext, OutputFactory, OutputState } from '../output/output';
 import { leafAltNames, leafCertificate } from '../tls/ca';
 import { ChamberServer } from './chamber-server';
-import { shownHost } from './http/http-output';
 
 export class NativeChamberOutput implements Output {
   readonly name = 'native_chamber';

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { isLoopback, shownHost } from '../../net/hosts';
 import { listenOrExplain } from '../../net/listen';
 import type { Output, OutputContext, OutputFactory, OutputState } from '../../output/output';
 import { outputStates, printerStatus } from '../../output/printer-api';
@@ -138,17 +139,6 @@ export class HttpOutput implements Output {
       `status: ${base}/api/printers`,
     ];
   }
-}
-
-/** True for addresses only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
-/** A host for URLs shown to people: `localhost` for the wildcard addresses. */
-export function shownHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::') return 'localhost';
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 export const httpOutput: OutputFactory = (ctx) => new HttpOutput(ctx);

@@ -3,9 +3,10 @@
  * link (serial, `mqtt: true`). Certificates are leaves of bambucam's local CA (`CN=<serial>`). A server
  * that cannot listen is disabled alone, with a log line and its status in the API.
  */
+
+import { shownHost } from '../../net/hosts';
 import type { Output, OutputContext, OutputFactory, OutputState } from '../../output/output';
 import { leafAltNames, leafCertificate } from '../../tls/ca';
-import { shownHost } from '../http/http-output';
 import { NativeMqttServer } from './mqtt-server';
 
 export class NativeMqttOutput implements Output {

@@ -5,12 +5,12 @@
  * :322 to re-serve (their clients expect :6000). A server that cannot bind is disabled alone.
  */
 
+import { shownHost } from '../../net/hosts';
 import { startOrDisable } from '../../net/listen';
 import type { Output, OutputContext, OutputFactory, OutputState } from '../../output/output';
 import { LIVE555_REALM, RTSPS_PATH, RTSPS_USER } from '../../protocol/rtsp/printer-path';
 import { leafAltNames, leafCertificate } from '../../tls/ca';
 import { SocketGuard } from '../guard/socket-guard';
-import { shownHost } from '../http/http-output';
 import { RtspServer } from './server';
 
 interface PrinterServer {

@@ -4,11 +4,11 @@
  * output, with the reason (naming the key to change) in the log and the API.
  */
 
+import { isLoopback, shownHost } from '../../net/hosts';
 import { startOrDisable } from '../../net/listen';
 import type { Output, OutputContext, OutputFactory, OutputState } from '../../output/output';
 import type { GuardStatusJson } from '../guard/address-guard';
 import { SocketGuard } from '../guard/socket-guard';
-import { isLoopback, shownHost } from '../http/http-output';
 import { RtspServer } from './server';
 
 export class RtspOutput implements Output {
