@@ -11,7 +11,12 @@ export interface EncoderArgs {
   /** Keyframe interval in seconds (≤ 2 so HLS segments and late joiners stay short). */
   keyframeSeconds: number;
   encoder?: string;
+  /** `-vsync` for ffmpeg before 5.1 (locate.ts fpsModeOption). */
+  fpsModeOption?: FpsModeOption;
 }
+
+/** The option that sets the frame-rate mode: `-fps_mode` since ffmpeg 5.1, `-vsync` before. */
+export type FpsModeOption = '-fps_mode' | '-vsync';
 
 /** The multipart boundary of the encoder's input: each JPEG is one part, with its Content-Length. */
 export const ENCODER_BOUNDARY = 'bambucam-frame';
@@ -40,7 +45,7 @@ export function jpegToH264Args(a: EncoderArgs): string[] {
     '-i', 'pipe:0',
     '-an',
     '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p',
-    '-fps_mode', 'passthrough',
+    a.fpsModeOption ?? '-fps_mode', 'passthrough',
     '-c:v',
     a.encoder ?? 'libx264',
     '-preset',
@@ -73,7 +78,7 @@ export interface DecoderArgs {
   /** mjpeg -q:v (2 best .. 31 worst). */
   quality?: number;
   /** `-vsync` for ffmpeg before 5.1 (locate.ts fpsModeOption). */
-  fpsModeOption?: '-fps_mode' | '-vsync';
+  fpsModeOption?: FpsModeOption;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { JpegHub, Subscription } from '../hub/jpeg-hub';
 import type { Logger } from '../log';
 import { AnnexBAccessUnits } from '../protocol/h264';
 import { ENCODER_BOUNDARY, jpegToH264Args } from './args';
+import { fpsModeOption } from './locate';
 import { FfmpegProcess } from './process';
 
 export interface JpegToH264EncoderOptions {
@@ -51,7 +52,11 @@ export class JpegToH264Encoder {
     this.fps = opts.fps ?? ENCODER_FPS;
     this.process = new FfmpegProcess({
       path: opts.ffmpegPath,
-      args: jpegToH264Args({ fps: this.fps, keyframeSeconds: opts.keyframeSeconds ?? KEYFRAME_SECONDS }),
+      args: jpegToH264Args({
+        fps: this.fps,
+        keyframeSeconds: opts.keyframeSeconds ?? KEYFRAME_SECONDS,
+        fpsModeOption: fpsModeOption(opts.ffmpegPath),
+      }),
       log: opts.log,
       stdinIsInput: true,
       silentMs: opts.silentMs ?? 10_000,

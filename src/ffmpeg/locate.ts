@@ -13,6 +13,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import type { FpsModeOption } from './args';
 
 export type FfmpegOrigin = 'FFMPEG_PATH' | 'ffmpeg-static' | 'PATH' | '@ffmpeg-installer/ffmpeg';
 
@@ -85,14 +86,14 @@ export const FFMPEG_MISSING_HINT =
 export const FFMPEG_FALLBACK_NOTE =
   "bambucam's bundled fallback (@ffmpeg-installer/ffmpeg, a static build from 2018 without security fixes): it does everything bambucam needs; for a maintained one, apt-get install ffmpeg (Debian/Ubuntu) or set FFMPEG_PATH";
 
-const fpsModeOptions = new Map<string, '-fps_mode' | '-vsync'>();
+const fpsModeOptions = new Map<string, FpsModeOption>();
 
 /**
  * The option that sets the frame-rate mode: `-fps_mode` since ffmpeg 5.1, `-vsync` before (and
  * deprecated after). Asked once per binary (its option list, ~50 ms), for ffmpeg 4.x builds such
  * as the bundled fallback and Ubuntu 22.04's.
  */
-export function fpsModeOption(path: string): '-fps_mode' | '-vsync' {
+export function fpsModeOption(path: string): FpsModeOption {
   let option = fpsModeOptions.get(path);
   if (!option) {
     try {
