@@ -104,13 +104,13 @@ describe('web page through an ingress path prefix', () => {
       undefined,
       { timeout: 30_000 },
     );
-    // HLS through the prefix in the full view: the video advances.
+    // Live video through the prefix in the full view (WHEP first, LL-HLS if WebRTC fails): it advances.
     await tile.locator('.view').click();
     await page.waitForFunction(
       () => {
         const full = document.querySelector<HTMLElement>('#full');
         const video = full?.querySelector('video') as (HTMLVideoElement & { t0?: number }) | null;
-        if (!video || full?.dataset.mode !== 'hls') return false;
+        if (!video || !['webrtc', 'hls'].includes(full?.dataset.mode ?? '')) return false;
         video.t0 ??= video.currentTime;
         return video.currentTime > video.t0 + 1;
       },
