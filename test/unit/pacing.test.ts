@@ -70,6 +70,19 @@ describe('FreshPacer', () => {
         (written) => written(true),
         () => nexts.push(bytes),
       );
+    // A new viewer is paced until five pictures in a row drained at once.
+    expect(pacer.status().paced).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      send(10_000);
+      await jest.advanceTimersByTimeAsync(0);
+    }
+    expect(nexts).toHaveLength(5);
+    expect(pacer.status().paced).toBe(false);
+    const asked = kernel.asked;
+    send(10_000);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(kernel.asked).toBe(asked); // keeping up: no check until CHECK_EVERY_MS
+    nexts.length = 0;
     send(10_000);
     await jest.advanceTimersByTimeAsync(0);
     expect(nexts).toEqual([10_000]);
@@ -105,6 +118,67 @@ describe('FreshPacer', () => {
     }
     expect(nexts).toHaveLength(8);
     expect(pacer.status().paced).toBe(false);
+  });
+
+  test('a new viewer on a slow link waits for the kernel from its first picture: no backlog of its first second', async () => {
+    const kernel = new FakeKernel();
+    const pacer = new FreshPacer(new Socket(), kernel as unknown as KernelQueues);
+    const nexts: number[] = [];
+    // 30 fps of 30 KB pictures offered; the link drains 3 KB every 50 ms (60 KB/s).
+    kernel.queue = 0;
+    let inFlight = false;
+    const offer = () => {
+      if (inFlight) return;
+      inFlight = true;
+      pacer.deliver(
+        30_000,
+        (written) => {
+          kernel.queue += 30_000;
+          written(true);
+        },
+        () => {
+          inFlight = false;
+          nexts.push(Date.now());
+        },
+      );
+    };
+    for (let t = 0; t < 2000; t += 33) {
+      offer();
+      kernel.queue = Math.max(0, kernel.queue - 2000);
+      await jest.advanceTimersByTimeAsync(33);
+    }
+    // About 60 KB/s of 30 KB pictures: a few went, each waiting; the kernel never held two.
+    expect(nexts.length).toBeGreaterThanOrEqual(2);
+    expect(nexts.length).toBeLessThanOrEqual(6);
+    expect(kernel.queue).toBeLessThanOrEqual(2 * 30_000);
+    expect(pacer.status().paced).toBe(true);
+  });
+
+  test('a viewer that keeps up is checked after CHECK_EVERY_BYTES even within CHECK_EVERY_MS', async () => {
+    const kernel = new FakeKernel();
+    const pacer = new FreshPacer(new Socket(), kernel as unknown as KernelQueues);
+    const send = (bytes: number) =>
+      pacer.deliver(
+        bytes,
+        (written) => written(true),
+        () => {},
+      );
+    for (let i = 0; i < 5; i++) {
+      send(1000);
+      await jest.advanceTimersByTimeAsync(0);
+    }
+    expect(pacer.status().paced).toBe(false);
+    const asked = kernel.asked;
+    kernel.queue = 400_000;
+    for (let i = 0; i < 5; i++) {
+      send(100_000);
+      await jest.advanceTimersByTimeAsync(1);
+    }
+    expect(kernel.asked).toBe(asked); // 500 KB in 5 ms: not yet
+    send(100_000);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(kernel.asked).toBe(asked + 1); // 600 KB: checked, 400 KB still queued
+    expect(pacer.status().paced).toBe(true);
   });
 
   test('a closed pacer or a failed write never calls next', async () => {

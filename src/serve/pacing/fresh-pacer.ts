@@ -9,9 +9,12 @@
  * (KernelQueues) would drain within `lowWaterMs`. So about one picture is in flight, a slow viewer
  * gets fewer pictures (each the newest), and the hub's stall limit still closes one that stops.
  *
- * Viewers that keep up cost nothing: the pacer checks them every `checkEveryMs` and lets pictures go
- * at once; it starts waiting only when something older than the picture just written is still queued,
- * and stops again after a run of pictures that had drained by the first check.
+ * A new viewer starts paced: its first pictures wait for the kernel, so a slow one never gets the
+ * backlog of its first half second (at 30 fps, ~15 pictures: seconds of delay on a slow link). After
+ * a run of pictures that had drained by the first check it counts as keeping up, and costs nothing:
+ * the pacer checks it every `checkEveryMs` (or every `CHECK_EVERY_BYTES` written, whichever comes
+ * first) and lets pictures go at once; it waits again only when something older than the picture
+ * just written is still queued.
  *
  * It also measures the drain rate (acknowledged bytes per second while data was queued), which an
  * output can use to send smaller pictures (MJPEG). Without /proc (not Linux) it falls back to the
@@ -23,6 +26,8 @@ import type { KernelQueues } from './kernel-queues';
 export const LOW_WATER_MS = 100;
 export const MIN_LOW_WATER_BYTES = 4096;
 export const CHECK_EVERY_MS = 500;
+/** Bytes written to a viewer that keeps up after which its queue is checked before CHECK_EVERY_MS. */
+export const CHECK_EVERY_BYTES = 512 * 1024;
 /** Pictures in a row that drained within QUICK_MS before a paced viewer counts as fast again. */
 const FAST_STREAK = 5;
 const QUICK_MS = 50;
@@ -47,7 +52,8 @@ export interface PacerStatusJson {
 export type WriteFn = (done: (ok: boolean) => void) => void;
 
 export class FreshPacer {
-  private paced = false;
+  private paced: boolean;
+  private sinceCheck = 0;
   private fastStreak = 0;
   private lastCheckAt = 0;
   private sentTotal = 0;
@@ -62,7 +68,9 @@ export class FreshPacer {
     private readonly socket: Socket,
     private readonly kernel: KernelQueues | null,
     private readonly opts: { lowWaterMs?: number; checkEveryMs?: number } = {},
-  ) {}
+  ) {
+    this.paced = kernel !== null;
+  }
 
   /** Drain rate in bytes per second, or null until measured. */
   rate(): number | null {
@@ -100,6 +108,7 @@ export class FreshPacer {
       this.sentTotal += bytes;
       const took = Date.now() - startedAt;
       if (!this.kernel?.available) {
+        this.paced = false;
         if (took > BLOCKED_WRITE_MS) this.addBusy(bytes, took);
         next();
         return;
@@ -109,8 +118,13 @@ export class FreshPacer {
         return;
       }
       next();
-      if (Date.now() - this.lastCheckAt >= (this.opts.checkEveryMs ?? CHECK_EVERY_MS)) {
+      this.sinceCheck += bytes;
+      if (
+        this.sinceCheck >= CHECK_EVERY_BYTES ||
+        Date.now() - this.lastCheckAt >= (this.opts.checkEveryMs ?? CHECK_EVERY_MS)
+      ) {
         this.lastCheckAt = Date.now();
+        this.sinceCheck = 0;
         void this.sample().then((queued) => {
           // Something older than the picture just written is still queued: this viewer is behind.
           if (queued !== null && queued > bytes + MIN_LOW_WATER_BYTES) {
@@ -135,7 +149,11 @@ export class FreshPacer {
       const low = this.lowWater();
       if (queued === null || queued <= low) {
         if (Date.now() - since <= QUICK_MS) {
-          if (++this.fastStreak >= FAST_STREAK) this.paced = false;
+          if (++this.fastStreak >= FAST_STREAK) {
+            this.paced = false;
+            this.lastCheckAt = Date.now();
+            this.sinceCheck = 0;
+          }
         } else {
           this.fastStreak = 0;
           this.waits++;
