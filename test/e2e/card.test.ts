@@ -294,6 +294,76 @@ describe('the Home Assistant card in a real browser', () => {
     await page.close();
   });
 
+  test('with http.users, a card with a token plays WebRTC, LL-HLS, MJPEG and the wall; one without says so', async () => {
+    const USER = { username: 'ha', password: 'card-pa55-word', token: 'card-token-0123456789' };
+    // The host (Home Assistant's origin) first: bambucam lists it in cors_origins.
+    let cardUrl = '';
+    host = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(hostPage(cardUrl));
+    });
+    await new Promise<void>((r) => host!.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+    gw = await startGateway([spec({ name: 'Garage P1S', fps: 5 })], {
+      config: { http: { port: 0, host: '127.0.0.1', users: [USER], cors_origins: [origin] } },
+    });
+    cardUrl = `${gw.base}/bambucam-card.js`;
+    const page = await browser.newPage({ viewport: { width: 1040, height: 1400 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const refused: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() === 401) refused.push(new URL(r.url()).pathname);
+    });
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => (window as unknown as { hostReady?: boolean }).hostReady === true);
+    const id = gw.fleet[0].spec.id;
+    await page.evaluate(
+      async ([url, printer, token]) => {
+        const w = window as unknown as { addCard: (c: object) => Promise<void> };
+        await w.addCard({ type: 'custom:bambucam-card', url, printer, token });
+        await w.addCard({ type: 'custom:bambucam-card', url, printer, token, mode: 'hls' });
+        await w.addCard({ type: 'custom:bambucam-card', url, printer, token, mode: 'mjpeg' });
+        await w.addCard({ type: 'custom:bambucam-card', url, printer, token, mode: 'wall' });
+        await w.addCard({ type: 'custom:bambucam-card', url, printer, mode: 'wall' });
+      },
+      [gw.base, id, USER.token] as const,
+    );
+    await waitForCardVideo(page, 0, 1280, 720, 'webrtc');
+    await waitForCardVideo(page, 1, 1280, 720, 'hls');
+    const shown = () =>
+      page.evaluate(() => {
+        const cards = Array.from(document.querySelectorAll('bambucam-card'));
+        const img = cards[2].shadowRoot?.querySelector('img');
+        const wall = (c: Element) =>
+          Number(c.shadowRoot?.querySelector<HTMLElement>('.view')?.dataset.pictures ?? 0);
+        return { mjpeg: img?.naturalWidth ?? 0, wall: wall(cards[3]), stranger: wall(cards[4]) };
+      });
+    await waitFor(
+      async () => {
+        const s = await shown();
+        return s.mjpeg === 1280 && s.wall >= 2;
+      },
+      30_000,
+      'the MJPEG and wall cards to draw',
+    );
+    const badges = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('bambucam-card')).map((c) => [
+        c.shadowRoot?.querySelector('.badge')?.textContent,
+        c.shadowRoot?.querySelector('.note')?.textContent,
+      ]),
+    );
+    expect(badges.slice(0, 4).map(([badge]) => badge)).toEqual(['live', 'live', 'live', 'live']);
+    // The card without a token shows nothing of the camera and says what to add.
+    expect(badges[4]).toEqual(['locked', expect.stringMatching(/add `token:`/)]);
+    expect((await shown()).stranger).toBe(0);
+    // Only the tokenless card was refused; the token went along with every request of the others
+    // (the browser reports no response for a refused WebSocket: the gateway counts one wall client).
+    expect(new Set(refused)).toEqual(new Set([`/api/printers/${id}`]));
+    expect(wallOf(gw).totals().connections).toBe(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   test('mode: mjpeg and mode: snapshot show those, and auto falls back to MJPEG when HLS fails', async () => {
     gw = await startGateway([spec({ name: 'Garage P1S', fps: 5 })], { ffmpegPath: null });
     const h = await startHost(`${gw.base}/bambucam-card.js`);

@@ -15,6 +15,7 @@
  * mode: auto                       # auto (WebRTC, then LL-HLS, MJPEG, snapshots) | webrtc | hls | mjpeg | snapshot | wall
  * fps: 1                           # optional, wall mode: at most this many pictures a second
  * resize: true                     # optional, wall mode: pictures at the card's width (fewer bytes)
+ * token: 0123456789abcdef0123      # optional: a user's token when bambucam has http.users
  * ```
  */
 import { type ActiveMode, CameraPlayer, type PlayerUrls, type PlayMode } from './player';
@@ -32,16 +33,19 @@ export interface BambucamCardConfig {
   title?: string;
   fps?: number;
   resize?: boolean;
+  /** A token of one of bambucam's `http.users`, sent as `?token=` with every request of the card. */
+  token?: string;
 }
 
 /** Every mode `mode:` accepts: a new player mode is one more entry here. */
 const MODES: readonly CardMode[] = ['auto', 'webrtc', 'hls', 'mjpeg', 'snapshot', 'wall'];
 const STATUS_POLL_MS = 5000;
 
-type ValidConfig = Required<Omit<BambucamCardConfig, 'title' | 'printer' | 'fps'>> & {
+type ValidConfig = Required<Omit<BambucamCardConfig, 'title' | 'printer' | 'fps' | 'token'>> & {
   printer: string | null;
   title: string | null;
   fps: number | null;
+  token: string | null;
 };
 
 /** Checks a card configuration; throws an Error whose message Home Assistant shows on the card. */
@@ -80,6 +84,14 @@ export function validateConfig(config: unknown): ValidConfig {
     throw new Error(
       "bambucam-card: `resize` must be true or false (wall mode: pictures at the card's width)",
     );
+  if (
+    c.token !== undefined &&
+    c.token !== null &&
+    (typeof c.token !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(c.token))
+  )
+    throw new Error(
+      "bambucam-card: `token` must be one of bambucam's http.users tokens (printable characters, no spaces)",
+    );
   return {
     type: String(c.type ?? 'custom:bambucam-card'),
     url: url.href.replace(/\/+$/, ''),
@@ -88,6 +100,7 @@ export function validateConfig(config: unknown): ValidConfig {
     title: typeof c.title === 'string' ? c.title : null,
     fps: typeof c.fps === 'number' ? c.fps : null,
     resize: c.resize === true,
+    token: typeof c.token === 'string' ? c.token : null,
   };
 }
 
@@ -99,7 +112,7 @@ const STYLE = `
   .badge { font-size: 12px; padding: 1px 8px; border-radius: 999px; background: #555; color: #fff; }
   .badge.streaming { background: #1f6f3f; }
   .badge.connecting, .badge.idle { background: #7a5b00; }
-  .badge.offline, .badge.auth_failed, .badge.stopped, .badge.unreachable { background: #8b1e2d; }
+  .badge.offline, .badge.auth_failed, .badge.stopped, .badge.unreachable, .badge.locked { background: #8b1e2d; }
   .mode { font-size: 12px; opacity: 0.7; }
   .view { position: relative; background: #000; aspect-ratio: 16 / 9; cursor: zoom-in; }
   .view:fullscreen { cursor: zoom-out; }
@@ -175,7 +188,7 @@ class WallCardView implements CardView {
   private readonly onClick = () => (this.player ? this.closeVideo() : this.openVideo());
 
   constructor(private readonly ctx: ViewContext) {
-    this.client = WallClient.shared(ctx.config.url);
+    this.client = WallClient.shared(ctx.config.url, ctx.config.token);
     this.printer = ctx.config.printer;
     this.picture = new PictureView('picture wall', () => {
       ctx.container.dataset.pictures = String(this.picture.drawn);
@@ -330,12 +343,14 @@ export class BambucamCard extends HTMLElement {
   private urls(printer: string | null): PlayerUrls & { status: string } {
     const c = this.config!;
     const base = printer ? `${c.url}/printers/${encodeURIComponent(printer)}` : c.url;
+    // With http.users, every request carries the card's token (an <img> or a WebSocket cannot send headers).
+    const t = c.token ? `?token=${encodeURIComponent(c.token)}` : '';
     return {
-      whep: `${base}/whep`,
-      hls: `${base}/hls/index.m3u8`,
-      mjpeg: `${base}/stream.mjpeg`,
-      snapshot: `${base}/snapshot.jpg`,
-      status: printer ? `${c.url}/api/printers/${encodeURIComponent(printer)}` : `${c.url}/api/printers`,
+      whep: `${base}/whep${t}`,
+      hls: `${base}/hls/index.m3u8${t}`,
+      mjpeg: `${base}/stream.mjpeg${t}`,
+      snapshot: `${base}/snapshot.jpg${t}`,
+      status: `${printer ? `${c.url}/api/printers/${encodeURIComponent(printer)}` : `${c.url}/api/printers`}${t}`,
     };
   }
 
@@ -364,10 +379,10 @@ export class BambucamCard extends HTMLElement {
     this.view = c.mode === 'wall' ? new WallCardView(ctx) : playerView(ctx);
     this.view.start();
     // The wall's status messages say the printer's state; other modes ask the API now and then.
-    if (c.mode !== 'wall') {
-      void this.pollStatus();
+    // Every mode asks once at start, which also tells a card without the right token why it is dark.
+    void this.pollStatus();
+    if (c.mode !== 'wall')
       this.statusTimer = window.setInterval(() => void this.pollStatus(), STATUS_POLL_MS);
-    }
     if (document.hidden) this.view.pause();
   }
 
@@ -386,6 +401,15 @@ export class BambucamCard extends HTMLElement {
     if (!badge) return;
     try {
       const res = await fetch(this.urls(this.config.printer).status, { cache: 'no-store' });
+      if (res.status === 401) {
+        badge.className = 'badge locked';
+        badge.textContent = 'locked';
+        badge.title = '';
+        (this.root.querySelector('.note') as HTMLElement).textContent = this.config.token
+          ? "bambucam refused the card's token: use a token of one of its http.users"
+          : "bambucam asks for credentials (http.users): add `token:` with a user's token to the card";
+        return;
+      }
       const body = await res.json();
       const p: PrinterStatus | undefined = this.config.printer ? body : body.printers?.[0];
       if (!res.ok || !p) throw new Error(body?.message ?? `HTTP ${res.status}`);
