@@ -37,6 +37,9 @@ COPY --from=build /app/dist ./dist
 COPY config ./config
 COPY web ./web
 ENV NODE_ENV=production
+# Two glibc malloc arenas instead of one per thread (libvips's, OpenSSL's): after a burst of resizes
+# the soak's gateway gave memory back down to +12 MiB instead of keeping +47 MiB (docs/benchmarks.md).
+ENV MALLOC_ARENA_MAX=2
 # Debian's ffmpeg, whatever else is on the PATH.
 ENV FFMPEG_PATH=/usr/bin/ffmpeg
 # The CA and certificates of the native servers (docs/native-chamber.md) live in the volume.

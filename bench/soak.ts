@@ -8,8 +8,13 @@
  * number going back). At the end every viewer closes, the idle transcoders stop, and the last line
  * is compared with the first one taken before any viewer.
  *
+ * Then, as someone hostile would, for SOAK_ABUSE_S: snapshots at 40 distinct sizes a second (the
+ * resize lever of issue 13), 256 idle sockets and a wrong code every 100 ms on native :6000, garbage
+ * on RTSP; and the gateway idles for SOAK_IDLE_MIN minutes with its figures printed each minute: the
+ * demo's RSS had crept from 424 to 503 MB while idling after such abuse.
+ *
  * Knobs: SOAK_MINUTES, SOAK_DROP_S (120), SOAK_ACTIVE (40 viewers at most at once), SOAK_OPEN_MS
- * (one new viewer every this many ms, 250).
+ * (one new viewer every this many ms, 250), SOAK_ABUSE_S (60), SOAK_IDLE_MIN (5).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,9 +34,11 @@ const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
 const DROP_S = Number(process.env.SOAK_DROP_S ?? 120);
 const MAX_ACTIVE = Number(process.env.SOAK_ACTIVE ?? 40);
 const OPEN_MS = Number(process.env.SOAK_OPEN_MS ?? 250);
+const ABUSE_S = Number(process.env.SOAK_ABUSE_S ?? 60);
+const IDLE_MIN = Number(process.env.SOAK_IDLE_MIN ?? 5);
 /**
- * After the last viewer closed: the HLS muxer's idle stop (30 s) releases the encoder, whose idle
- * stop (30 s more) and ffmpeg's staged stop follow.
+ * After the last viewer closed: the transcoders' idle stop (`idle_stop_s`, 10 s) and ffmpeg's staged
+ * stop, with a wide margin.
  */
 const SETTLE_MS = 90_000;
 
@@ -341,6 +348,74 @@ function open(kind: Kind, ports: Ports, done: () => void): Viewer {
   }
 }
 
+/**
+ * What a stranger on the network does, for `seconds`: snapshots at 40 distinct sizes a second,
+ * 256 idle sockets (from 127.0.0.2) and a wrong code every 100 ms (from 127.0.0.3) on a native
+ * :6000 server, random bytes on RTSP. Counts the answers.
+ */
+async function abuse(ports: Ports, seconds: number): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  const count = (what: string) => {
+    counts[what] = (counts[what] ?? 0) + 1;
+  };
+  const until = Date.now() + seconds * 1000;
+  const sockets = new Set<Socket>();
+  const nativePort = ports.native['soak-p1s'];
+  const idle = () => {
+    if (Date.now() > until) return;
+    const s = new Socket();
+    sockets.add(s);
+    s.on('error', () => {});
+    s.once('close', () => {
+      sockets.delete(s);
+      setTimeout(idle, 50);
+    });
+    s.connect({ port: nativePort, host: '127.0.0.1', localAddress: '127.0.0.2' });
+  };
+  for (let i = 0; i < 256; i++) idle();
+  const timers = [
+    setInterval(() => {
+      for (let i = 0; i < 40; i++) {
+        const width = 100 + Math.floor(Math.random() * 3800);
+        const height = 100 + Math.floor(Math.random() * 2100);
+        const req = request(
+          `http://127.0.0.1:${ports.http}/printers/soak-p1s/snapshot.jpg?width=${width}&height=${height}`,
+          (res) => {
+            count(`snapshot ${res.statusCode}`);
+            res.resume();
+          },
+        );
+        req.on('error', () => count('snapshot error'));
+        req.setTimeout(10_000, () => req.destroy());
+        req.end();
+      }
+    }, 1000),
+    setInterval(() => {
+      const raw = new Socket().connect({ port: nativePort, host: '127.0.0.1', localAddress: '127.0.0.3' });
+      raw.on('error', () => {});
+      const t = tlsConnect({ socket: raw, rejectUnauthorized: false }, () => {
+        t.write(encodeAuthPacket('not-the-code'));
+        count('wrong code sent');
+      });
+      t.on('error', () => {});
+      setTimeout(() => t.destroy(), 5000).unref();
+    }, 100),
+    setInterval(() => {
+      const s = new Socket().connect({ port: ports.rtsp, host: '127.0.0.1' });
+      s.on('error', () => {});
+      s.on('connect', () => {
+        s.write(Buffer.from(Array.from({ length: 2048 }, () => Math.floor(Math.random() * 256))));
+        s.end();
+        count('rtsp garbage');
+      });
+    }, 100),
+  ];
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  for (const t of timers) clearInterval(t);
+  for (const s of sockets) s.destroy();
+  return counts;
+}
+
 /** Child processes, killed if the soak fails half-way. */
 const children: ChildProcess[] = [];
 
@@ -442,6 +517,20 @@ async function main() {
       );
   }
 
+  // Abuse, then idle: does anything creep while nobody watches?
+  if (ABUSE_S > 0) {
+    const counts = await abuse(ports, ABUSE_S);
+    console.log(`\nabuse for ${ABUSE_S} s: ${JSON.stringify(counts)}`);
+    console.log(line(`after abuse`, await stats(), 0));
+  }
+  const idleSamples: GatewayStats[] = [];
+  for (let minute = 1; minute <= IDLE_MIN; minute++) {
+    await new Promise((r) => setTimeout(r, 60_000));
+    const s = await stats();
+    idleSamples.push(s);
+    console.log(line(`idle +${minute} min`, s, 0));
+  }
+
   const warm = samples[Math.min(1, samples.length - 1)];
   const growth = ((after.rss - warm.rss) / warm.rss) * 100;
   console.log(`\nopened per output: ${KINDS.map((k) => `${k} ${totals.opened[k]}`).join(', ')}`);
@@ -454,6 +543,12 @@ async function main() {
     `fds ${baseline.fds} before → ${after.fds} idle; ffmpeg ${baseline.ffmpeg} → ${after.ffmpeg}; handles ${handleCount(baseline)} → ${handleCount(after)} (${JSON.stringify(after.handles)})`,
   );
   for (const a of after.ffmpegArgs) console.log(`  ffmpeg still running: ${a}`);
+  if (idleSamples.length) {
+    const last = idleSamples[idleSamples.length - 1];
+    console.log(
+      `after abuse and ${IDLE_MIN} min idle: RSS ${mib(after.rss)} → ${mib(last.rss)} MiB, heap ${mib(after.heapUsed)} → ${mib(last.heapUsed)} MiB, external ${mib(after.external)} → ${mib(last.external)} MiB, fds ${last.fds}, handles ${handleCount(last)}, ffmpeg ${last.ffmpeg}`,
+    );
+  }
   console.log(
     `pictures out of order: ${totals.outOfOrder}${totals.outOfOrderWhere.length ? ` (${totals.outOfOrderWhere.join('; ')})` : ''}`,
   );
