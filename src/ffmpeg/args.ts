@@ -22,8 +22,8 @@ export type FpsModeOption = '-fps_mode' | '-vsync';
 export const ENCODER_BOUNDARY = 'bambucam-frame';
 
 /**
- * JPEG frames on stdin, paced by bambucam at a constant rate → H.264 Constrained Baseline,
- * Annex-B on stdout. Constant rate comes from the pacing, so no fps filter (which would wait for
+ * JPEG frames on stdin, paced by bambucam at a constant rate → H.264 Constrained Baseline in FLV
+ * on stdout (each picture one tag with its length: complete as soon as it is out; protocol/flv.ts). Constant rate comes from the pacing, so no fps filter (which would wait for
  * the camera's next frame and deliver in bursts at 0.5 fps).
  *
  * Every picture comes out as soon as its JPEG is in (measured: 10–60 ms), not one picture late:
@@ -67,7 +67,10 @@ export function jpegToH264Args(a: EncoderArgs): string[] {
     '-flush_packets',
     '1',
     '-f',
-    'h264',
+    'flv',
+    // A pipe cannot be rewound to write the duration at the end: do not try.
+    '-flvflags',
+    'no_duration_filesize',
     'pipe:1',
   ];
 }

@@ -164,6 +164,15 @@ export class FfmpegProcess extends EventEmitter {
     this.watchdog = null;
   }
 
+  /** The output made no sense (its parser gave up): kill this process; it restarts as after a crash. */
+  abort(reason: string): void {
+    const child = this.child;
+    if (!child) return;
+    this.opts.log.warn(`${reason}: restarting ffmpeg`);
+    this.lastError = reason;
+    child.kill('SIGKILL');
+  }
+
   /** Stop in stages and resolve once the process has exited. */
   async stop(): Promise<void> {
     this.wanted = false;
