@@ -9,12 +9,13 @@
  * (KernelQueues) would drain within `lowWaterMs`. So about one picture is in flight, a slow viewer
  * gets fewer pictures (each the newest), and the hub's stall limit still closes one that stops.
  *
- * A new viewer starts paced: its first pictures wait for the kernel, so a slow one never gets the
- * backlog of its first half second (at 30 fps, ~15 pictures: seconds of delay on a slow link). After
- * a run of pictures that had drained by the first check it counts as keeping up, and costs nothing:
- * the pacer checks it every `checkEveryMs` (or every `CHECK_EVERY_BYTES` written, whichever comes
- * first) and lets pictures go at once; it waits again only when something older than the picture
- * just written is still queued.
+ * A new viewer is checked early and often: after each of its first `EARLY_CHECKS` pictures, then
+ * after 64 KB, 128 KB, 256 KB written, then every `CHECK_EVERY_BYTES` (512 KB) or `checkEveryMs`,
+ * whichever comes first. So a slow one is found behind after two pictures, not after the half second (at 30 fps,
+ * ~23 pictures: 10 s of backlog at 64 KB/s) that a time-only check let into the kernel; and a viewer
+ * that keeps up costs a few checks and never waits. Pictures go at once until a check finds
+ * something older than the picture just written still queued; from then on each waits for the
+ * kernel, until a run of pictures that had drained by the first check.
  *
  * It also measures the drain rate (acknowledged bytes per second while data was queued), which an
  * output can use to send smaller pictures (MJPEG). Without /proc (not Linux) it falls back to the
@@ -28,6 +29,10 @@ export const MIN_LOW_WATER_BYTES = 4096;
 export const CHECK_EVERY_MS = 500;
 /** Bytes written to a viewer that keeps up after which its queue is checked before CHECK_EVERY_MS. */
 export const CHECK_EVERY_BYTES = 512 * 1024;
+/** A new viewer's first checks: after each of its first EARLY_CHECKS pictures, then after this many
+ * bytes, doubling up to CHECK_EVERY_BYTES. */
+export const EARLY_CHECKS = 4;
+export const FIRST_CHECK_BYTES = 64 * 1024;
 /** Pictures in a row that drained within QUICK_MS before a paced viewer counts as fast again. */
 const FAST_STREAK = 5;
 const QUICK_MS = 50;
@@ -52,8 +57,10 @@ export interface PacerStatusJson {
 export type WriteFn = (done: (ok: boolean) => void) => void;
 
 export class FreshPacer {
-  private paced: boolean;
+  private paced = false;
   private sinceCheck = 0;
+  private checkBytes = FIRST_CHECK_BYTES;
+  private earlyChecks = EARLY_CHECKS;
   private fastStreak = 0;
   private lastCheckAt = 0;
   private sentTotal = 0;
@@ -68,9 +75,7 @@ export class FreshPacer {
     private readonly socket: Socket,
     private readonly kernel: KernelQueues | null,
     private readonly opts: { lowWaterMs?: number; checkEveryMs?: number } = {},
-  ) {
-    this.paced = kernel !== null;
-  }
+  ) {}
 
   /** Drain rate in bytes per second, or null until measured. */
   rate(): number | null {
@@ -108,7 +113,6 @@ export class FreshPacer {
       this.sentTotal += bytes;
       const took = Date.now() - startedAt;
       if (!this.kernel?.available) {
-        this.paced = false;
         if (took > BLOCKED_WRITE_MS) this.addBusy(bytes, took);
         next();
         return;
@@ -119,10 +123,15 @@ export class FreshPacer {
       }
       next();
       this.sinceCheck += bytes;
+      const early = this.earlyChecks > 0;
+      if (early) this.earlyChecks--;
       if (
-        this.sinceCheck >= CHECK_EVERY_BYTES ||
+        early ||
+        this.sinceCheck >= this.checkBytes ||
         Date.now() - this.lastCheckAt >= (this.opts.checkEveryMs ?? CHECK_EVERY_MS)
       ) {
+        if (this.sinceCheck >= this.checkBytes)
+          this.checkBytes = Math.min(CHECK_EVERY_BYTES, this.checkBytes * 2);
         this.lastCheckAt = Date.now();
         this.sinceCheck = 0;
         void this.sample().then((queued) => {
