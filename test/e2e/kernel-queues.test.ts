@@ -44,8 +44,26 @@ describe('KernelQueues on this machine', () => {
     expect(kernel.reads - before).toBe(1);
   });
 
+  test('routine checks wait for the census (one read a second for all), or ride along with an urgent read', async () => {
+    const kernel = new KernelQueues(undefined, 100, 1000);
+    await kernel.queued(accepted); // the first read
+    const start = Date.now();
+    const routine = Array.from({ length: 20 }, () => kernel.queued(accepted, false));
+    const answers = await Promise.all(routine);
+    expect(answers).toEqual(Array(20).fill(0));
+    expect(Date.now() - start).toBeGreaterThanOrEqual(800);
+    expect(kernel.reads).toBe(2);
+    // An urgent request 100 ms after the last read answers the routine ones waiting with it.
+    const waiting = kernel.queued(accepted, false);
+    await new Promise((r) => setTimeout(r, 150));
+    const t = Date.now();
+    await Promise.all([kernel.queued(accepted, true), waiting]);
+    expect(Date.now() - t).toBeLessThan(500);
+    expect(kernel.reads).toBe(3);
+  });
+
   test('answers null without /proc (other systems) and for sockets it does not know', async () => {
-    const none = new KernelQueues(['/nonexistent/tcp']);
+    const none = new KernelQueues({ v4: '/nonexistent/tcp', v6: '/nonexistent/tcp6' });
     expect(await none.queued(accepted)).toBeNull();
     expect(none.available).toBe(false);
     expect(await new KernelQueues().queued(new Socket())).toBeNull();

@@ -17,6 +17,11 @@
  * something older than the picture just written still queued; from then on each waits for the
  * kernel, until a run of pictures that had drained by the first check.
  *
+ * Reads of the kernel's queues are rationed (KernelQueues: each costs the kernel a walk of its
+ * connection table): the early checks and a waiting viewer's polls are urgent (one read per 100 ms
+ * for everyone), the routine checks of viewers that keep up wait for the once-a-second census, and
+ * a viewer whose queue does not shrink at all (a stalled one) is polled ever less often, up to 2 s.
+ *
  * It also measures the drain rate (acknowledged bytes per second while data was queued), which an
  * output can use to send smaller pictures (MJPEG). Without /proc (not Linux) it falls back to the
  * write callbacks: it measures the rate when writes block and does not wait.
@@ -35,9 +40,12 @@ export const EARLY_CHECKS = 4;
 export const FIRST_CHECK_BYTES = 64 * 1024;
 /** Pictures in a row that drained within QUICK_MS before a paced viewer counts as fast again. */
 const FAST_STREAK = 5;
-const QUICK_MS = 50;
+/** Within one urgent read of the kernel's queues (KernelQueues: at most one per 100 ms). */
+const QUICK_MS = 150;
 const POLL_MIN_MS = 20;
 const POLL_MAX_MS = 250;
+/** A viewer whose queue did not shrink between two polls is polled ever less often, up to this. */
+const POLL_STUCK_MAX_MS = 2000;
 /** Busy time after which the rate estimate starts forgetting older samples. */
 const RATE_WINDOW_MS = 3000;
 /** A write that took longer than this blocked on a full kernel buffer (fallback rate samples). */
@@ -70,6 +78,9 @@ export class FreshPacer {
   private busyMs = 0;
   private waits = 0;
   private closed = false;
+  /** The queue at the last poll while waiting, and the poll delay while it does not shrink. */
+  private lastWaitQueued: number | null = null;
+  private stuckDelay = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -134,7 +145,8 @@ export class FreshPacer {
           this.checkBytes = Math.min(CHECK_EVERY_BYTES, this.checkBytes * 2);
         this.lastCheckAt = Date.now();
         this.sinceCheck = 0;
-        void this.sample().then((queued) => {
+        // Early checks are urgent; the routine ones wait for the kernel reader's census.
+        void this.sample(early).then((queued) => {
           // Something older than the picture just written is still queued: this viewer is behind.
           if (queued !== null && queued > bytes + MIN_LOW_WATER_BYTES) {
             this.paced = true;
@@ -157,6 +169,8 @@ export class FreshPacer {
       if (this.closed || this.socket.destroyed) return;
       const low = this.lowWater();
       if (queued === null || queued <= low) {
+        this.lastWaitQueued = null;
+        this.stuckDelay = 0;
         if (Date.now() - since <= QUICK_MS) {
           if (++this.fastStreak >= FAST_STREAK) {
             this.paced = false;
@@ -170,20 +184,24 @@ export class FreshPacer {
         next();
         return;
       }
+      // A stalled viewer (nothing acknowledged since the last poll) costs ever fewer reads.
+      const stuck = this.lastWaitQueued !== null && queued >= this.lastWaitQueued;
+      this.stuckDelay = stuck ? Math.min(POLL_STUCK_MAX_MS, Math.max(POLL_MAX_MS, this.stuckDelay * 2)) : 0;
+      this.lastWaitQueued = queued;
       const r = this.rate();
       const eta = r ? ((queued - low) * 1000) / r : POLL_MIN_MS * 2;
       const timer = setTimeout(
         () => this.waitForKernel(next, since),
-        Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, eta)),
+        this.stuckDelay || Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, eta)),
       );
       timer.unref();
     });
   }
 
-  /** Read the kernel's queue for this socket and update the drain rate. */
-  private async sample(): Promise<number | null> {
+  /** Read the kernel's queue for this socket and update the drain rate; `urgent`: someone waits for it. */
+  private async sample(urgent = true): Promise<number | null> {
     if (!this.kernel) return null;
-    const queued = await this.kernel.queued(this.socket);
+    const queued = await this.kernel.queued(this.socket, urgent);
     this.lastQueued = queued;
     if (queued === null) return null;
     const at = Date.now();
