@@ -36,8 +36,8 @@ export class KernelQueues {
   reads = 0;
   private urgent: Waiter[] = [];
   private routine: Waiter[] = [];
-  private urgentTimer: NodeJS.Timeout | null = null;
-  private censusTimer: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerDue = 0;
   private reading = false;
   private lastReadAt = 0;
   private readonly keys = new WeakMap<Socket, { key: string; family: 'v4' | 'v6' } | null>();
@@ -82,36 +82,30 @@ export class KernelQueues {
     return id;
   }
 
+  /** One timer, due at the earlier of the urgent and the census read that someone waits for. */
   private schedule(): void {
     if (this.reading) return;
-    const now = Date.now();
-    if (this.urgent.length && !this.urgentTimer) {
-      this.urgentTimer = setTimeout(
-        () => {
-          this.urgentTimer = null;
-          void this.read();
-        },
-        Math.max(0, this.lastReadAt + this.minIntervalMs - now),
-      );
-    }
-    if (this.routine.length && !this.censusTimer) {
-      this.censusTimer = setTimeout(
-        () => {
-          this.censusTimer = null;
-          void this.read();
-        },
-        Math.max(0, this.lastReadAt + this.censusMs - now),
-      );
-    }
+    const due = Math.min(
+      this.urgent.length ? this.lastReadAt + this.minIntervalMs : Number.POSITIVE_INFINITY,
+      this.routine.length ? this.lastReadAt + this.censusMs : Number.POSITIVE_INFINITY,
+    );
+    if (due === Number.POSITIVE_INFINITY || (this.timer && this.timerDue <= due)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        void this.read();
+      },
+      Math.max(0, due - Date.now()),
+    );
   }
 
   private async read(): Promise<void> {
     if (this.reading) return;
     this.reading = true;
-    if (this.urgentTimer) clearTimeout(this.urgentTimer);
-    if (this.censusTimer) clearTimeout(this.censusTimer);
-    this.urgentTimer = null;
-    this.censusTimer = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     const waiters = [...this.urgent, ...this.routine];
     this.urgent = [];
     this.routine = [];
