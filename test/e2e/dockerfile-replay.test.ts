@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
+import { demoWebPort, LOOPBACK_DEMO_ENV } from '../cli-process';
 import {
   BASE_IMAGE_STEPS,
   baseImageStep,
@@ -139,20 +140,9 @@ describe('Dockerfile, replayed', () => {
 
   test('its CMD serves the demo: health, web page, bundles, snapshot, HLS; the HEALTHCHECK passes', async () => {
     const runtime = stages[1];
-    // Loopback only, free ports: the demo's simulated printers and every output bind 127.0.0.1.
-    const env = {
-      BAMBUCAM_HTTP_HOST: '127.0.0.1',
-      BAMBUCAM_HTTP_PORT: '0',
-      BAMBUCAM_RTSP_HOST: '127.0.0.1',
-      BAMBUCAM_RTSP_PORT: '0',
-    };
-    const gw = startInStage(runtime, runtime.cmd!, env);
+    const gw = startInStage(runtime, runtime.cmd!, LOOPBACK_DEMO_ENV);
     try {
-      const base = await waitFor(
-        () => /web page:\s+http:\/\/(?:localhost|127\.0\.0\.1):(\d+)\//.exec(gw.output())?.[1],
-        30_000,
-        'the demo to print its URL',
-      ).then((port) => `http://127.0.0.1:${port}`);
+      const base = `http://127.0.0.1:${await demoWebPort(gw.output)}`;
       const get = (path: string) => fetch(`${base}${path}`);
 
       expect((await get('/healthz')).status).toBe(200);
@@ -208,18 +198,9 @@ describe('Dockerfile, replayed', () => {
       // The build stage copies web/ too (its sources); the runtime stage's copy is left out here.
       const broken = await replay(without(1, /^COPY web \.\/web$/), 'no-web');
       const runtime = broken[1];
-      const gw = startInStage(runtime, runtime.cmd!, {
-        BAMBUCAM_HTTP_HOST: '127.0.0.1',
-        BAMBUCAM_HTTP_PORT: '0',
-        BAMBUCAM_RTSP_HOST: '127.0.0.1',
-        BAMBUCAM_RTSP_PORT: '0',
-      });
+      const gw = startInStage(runtime, runtime.cmd!, LOOPBACK_DEMO_ENV);
       try {
-        const port = await waitFor(
-          () => /web page:\s+http:\/\/(?:localhost|127\.0\.0\.1):(\d+)\//.exec(gw.output())?.[1],
-          30_000,
-          'the demo to print its URL',
-        );
+        const port = await demoWebPort(gw.output);
         expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
         expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
       } finally {

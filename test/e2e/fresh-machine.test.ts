@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { locateFfmpeg } from '../../src/ffmpeg/locate';
 import { type SimulatedPrinter, startFleet, stopFleet } from '../../src/simulator/fleet';
-import { startCli } from '../cli-process';
+import { demoWebPort, LOOPBACK_DEMO_ENV, startCli } from '../cli-process';
 import { httpJson, spec, waitFor } from '../helpers';
 
 jest.setTimeout(120_000);
@@ -25,19 +25,9 @@ describe('a machine without ffmpeg', () => {
   });
 
   test('the demo serves every output: X1 snapshots (decoded), H.264 of a P1S (encoded) over HLS and RTSP', async () => {
-    const run = startCli(['demo'], {
-      ...NO_FFMPEG,
-      BAMBUCAM_HTTP_HOST: '127.0.0.1',
-      BAMBUCAM_HTTP_PORT: '0',
-      BAMBUCAM_RTSP_HOST: '127.0.0.1',
-      BAMBUCAM_RTSP_PORT: '0',
-    });
+    const run = startCli(['demo'], { ...NO_FFMPEG, ...LOOPBACK_DEMO_ENV });
     try {
-      const port = await waitFor(
-        () => /web page:\s+http:\/\/(?:localhost|127\.0\.0\.1):(\d+)\//.exec(run.output())?.[1],
-        30_000,
-        'the demo URLs',
-      );
+      const port = await demoWebPort(run.output);
       const base = `http://127.0.0.1:${port}`;
       expect(run.output()).not.toMatch(/no ffmpeg found/);
       // The simulated X1 exists only with an ffmpeg (it draws its video with it).
