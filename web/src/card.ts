@@ -20,6 +20,7 @@
  */
 import { type ActiveMode, CameraPlayer, type PlayerUrls, type PlayMode } from './player';
 import { type PrinterStatus, type SourceState, STATE_TEXT } from './status';
+import { withToken } from './token';
 import { PictureView, WallClient, type Watch } from './wall-client';
 
 /** The card's modes: the player's (PlayMode), plus the camera wall's pictures. */
@@ -344,13 +345,13 @@ export class BambucamCard extends HTMLElement {
     const c = this.config!;
     const base = printer ? `${c.url}/printers/${encodeURIComponent(printer)}` : c.url;
     // With http.users, every request carries the card's token (an <img> or a WebSocket cannot send headers).
-    const t = c.token ? `?token=${encodeURIComponent(c.token)}` : '';
+    const t = (url: string) => withToken(url, c.token);
     return {
-      whep: `${base}/whep${t}`,
-      hls: `${base}/hls/index.m3u8${t}`,
-      mjpeg: `${base}/stream.mjpeg${t}`,
-      snapshot: `${base}/snapshot.jpg${t}`,
-      status: `${printer ? `${c.url}/api/printers/${encodeURIComponent(printer)}` : `${c.url}/api/printers`}${t}`,
+      whep: t(`${base}/whep`),
+      hls: t(`${base}/hls/index.m3u8`),
+      mjpeg: t(`${base}/stream.mjpeg`),
+      snapshot: t(`${base}/snapshot.jpg`),
+      status: t(printer ? `${c.url}/api/printers/${encodeURIComponent(printer)}` : `${c.url}/api/printers`),
     };
   }
 

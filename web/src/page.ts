@@ -9,8 +9,10 @@
  * `?resize=1` asks for pictures at each tile's drawn width instead (fewer bytes on a slow network);
  * `?fps=N` caps every tile at N pictures a second.
  */
+
 import { type ActiveMode, CameraPlayer } from './player';
 import { STATE_TEXT } from './status';
+import { withToken as withTokenOf } from './token';
 import { PictureView, WallClient, type WallPrinter, type Watch } from './wall-client';
 
 interface PageTile {
@@ -39,8 +41,7 @@ const FPS_CAP = Number.isFinite(fpsParam) && fpsParam > 0 ? fpsParam : undefined
 const RESIZE = params.get('resize') === '1';
 /** A page opened with `?token=` (http.users) hands it on to the wall and the full view's URLs. */
 const TOKEN = params.get('token');
-const withToken = (url: string) =>
-  TOKEN ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(TOKEN)}` : url;
+const withToken = (url: string) => withTokenOf(url, TOKEN);
 
 const client = WallClient.shared(new URL('.', location.href).href, TOKEN);
 const tiles = new Map<string, PageTile>();
